@@ -1,0 +1,211 @@
+// Benchmark: Parley's StreamParser vs saxes vs ltx's tokenizer (the one @xmpp/xml uses), each
+// building the same Element trees from the same realistic XMPP stream, then a probe of how each
+// treats the constructs RFC 6120 §11.1 restricts. Run: npx node bench/xml-parser/run.ts
+//
+// Every contender gets Buffers and must decode UTF-8 itself (saxes and ltx through a streaming
+// TextDecoder, which ltx would otherwise get wrong at chunk boundaries: it calls Buffer#toString).
+
+import { SaxesParser } from "saxes";
+import SaxLtx from "ltx/lib/parsers/ltx.js";
+import { Element, serialize } from "../../src/xml/element.ts";
+import { StreamParser } from "../../src/xml/stream-parser.ts";
+import { buildStream, STREAM_HEADER } from "./corpus.ts";
+
+type Contender = { name: string; run: (chunks: Buffer[], onStanza: (el: Element) => void) => void };
+
+function appendText(el: Element, t: string): void {
+  const c = el.children;
+  if (c.length !== 0 && typeof c[c.length - 1] === "string") c[c.length - 1] += t;
+  else c.push(t);
+}
+
+const parley: Contender = {
+  name: "parley StreamParser",
+  run(chunks, onStanza) {
+    const p = new StreamParser({
+      streamStart() {},
+      stanza: onStanza,
+      streamEnd() {},
+      error(e) {
+        throw e;
+      },
+    });
+    for (const c of chunks) p.write(c);
+  },
+};
+
+function saxes(xmlns: boolean): Contender {
+  return {
+    name: `saxes (xmlns: ${xmlns})`,
+    run(chunks, onStanza) {
+      const p = new SaxesParser({ xmlns, position: false });
+      const td = new TextDecoder("utf-8", { fatal: true });
+      const stack: Element[] = [];
+      let depth = 0;
+      p.on("opentag", (tag) => {
+        if (depth++ === 0) return; // the stream root
+        let attrs: Record<string, string>;
+        if (xmlns) {
+          attrs = {};
+          const a = tag.attributes as Record<string, { value: string }>;
+          for (const k in a) attrs[k] = a[k].value;
+        } else {
+          attrs = tag.attributes as Record<string, string>;
+        }
+        const el = new Element(tag.name, attrs);
+        if (stack.length !== 0) stack[stack.length - 1].children.push(el);
+        stack.push(el);
+      });
+      p.on("closetag", () => {
+        if (--depth === 0) return;
+        const el = stack.pop()!;
+        if (stack.length === 0) onStanza(el);
+      });
+      p.on("text", (t) => {
+        if (stack.length !== 0) appendText(stack[stack.length - 1], t);
+      });
+      p.on("cdata", (t) => {
+        if (stack.length !== 0) appendText(stack[stack.length - 1], t);
+      });
+      p.on("error", (e) => {
+        throw e;
+      });
+      for (const c of chunks) p.write(td.decode(c, { stream: true }));
+    },
+  };
+}
+
+const ltx: Contender = {
+  name: "ltx (SaxLtx)",
+  run(chunks, onStanza) {
+    const p = new SaxLtx();
+    const td = new TextDecoder("utf-8", { fatal: true });
+    const stack: Element[] = [];
+    let depth = 0;
+    p.on("startElement", (name: string, attrs: Record<string, string>) => {
+      if (depth++ === 0) return;
+      const el = new Element(name, attrs);
+      if (stack.length !== 0) stack[stack.length - 1].children.push(el);
+      stack.push(el);
+    });
+    p.on("endElement", () => {
+      if (--depth === 0) return;
+      const el = stack.pop()!;
+      if (stack.length === 0) onStanza(el);
+    });
+    p.on("text", (t: string) => {
+      if (stack.length !== 0) appendText(stack[stack.length - 1], t);
+    });
+    p.on("error", (e: Error) => {
+      throw e;
+    });
+    for (const c of chunks) p.write(td.decode(c, { stream: true }));
+  },
+};
+
+const contenders = [parley, saxes(false), saxes(true), ltx];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+const STANZAS = Number(process.env.STANZAS ?? 40000);
+const RUNS = Number(process.env.RUNS ?? 7);
+
+// 1. Same trees from everyone (otherwise the speed comparison means nothing).
+{
+  const { chunks } = buildStream(3000, 1000);
+  const results = contenders.map((c) => {
+    const out: string[] = [];
+    c.run(chunks, (el) => out.push(serialize(el)));
+    return out;
+  });
+  for (let i = 1; i < contenders.length; i++) {
+    const diff = results[i].findIndex((s, k) => s !== results[0][k]);
+    if (diff !== -1 || results[i].length !== results[0].length) {
+      console.error(`tree mismatch: ${contenders[i].name} at stanza ${diff}:\n${results[0][diff]}\n${results[i][diff]}`);
+      process.exit(1);
+    }
+  }
+  console.log(`equivalence: ${contenders.length} parsers build identical trees for ${results[0].length} stanzas`);
+}
+
+// 2. Throughput.
+for (const chunkBytes of [65536, 1460]) {
+  const { bytes, chunks, stanzas } = buildStream(STANZAS, chunkBytes);
+  console.log(
+    `\n${stanzas} stanzas, ${(bytes.length / 1e6).toFixed(2)} MB, ${chunks.length} chunks of ${chunkBytes} bytes; median of ${RUNS} runs`,
+  );
+  console.log("parser                   MB/s   stanzas/s   (runs MB/s)");
+  for (const c of contenders) {
+    let count = 0;
+    const sink = () => count++;
+    for (let w = 0; w < 3; w++) c.run(chunks, sink); // warm up the JIT
+    const times: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      count = 0;
+      const t0 = process.hrtime.bigint();
+      c.run(chunks, sink);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      if (count !== stanzas) throw new Error(`${c.name}: ${count} stanzas, expected ${stanzas}`);
+    }
+    const t = median(times);
+    const runs = times.map((x) => (bytes.length / 1e6 / x).toFixed(0)).join(" ");
+    console.log(
+      `${c.name.padEnd(22)} ${(bytes.length / 1e6 / t).toFixed(1).padStart(6)} ${(stanzas / t).toFixed(0).padStart(11)}   (${runs})`,
+    );
+  }
+}
+
+// 3. What each accepts of the restricted or malformed constructs.
+const probes: [string, string][] = [
+  ["DOCTYPE", "<!DOCTYPE stream:stream>"],
+  ["billion laughs", "<!DOCTYPE x [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>]>"],
+  ["comment", "<!-- hi -->"],
+  ["processing instruction", "<?foo bar?>"],
+  ["undefined entity", "<message><body>&b;</body></message>"],
+  ["&#0;", "<message><body>&#0;</body></message>"],
+  ["control char U+0001", "<message><body>\u0001</body></message>"],
+  ["invalid UTF-8", "<message><body>\xff</body></message>"],
+  ["mismatched end tag", "<message><body></message></body>"],
+  ["duplicate attribute", "<message id='1' id='2'/>"],
+  ["unquoted attribute", "<message id=1/>"],
+  ["'<' in attribute", "<message id='<'/>"],
+  ["unbound prefix", "<foo:bar/>"],
+  ["text between stanzas", "hello<message/>"],
+];
+
+function probe(c: Contender, body: string): string {
+  const header = body.startsWith("<!DOCTYPE") ? "" : STREAM_HEADER;
+  const tail = body.startsWith("<!DOCTYPE") ? STREAM_HEADER + "<message/>" : "";
+  const bytes = Buffer.from(header + body + tail, "latin1"); // latin1 keeps the raw 0xFF byte
+  const fixed = body === "<message><body>\xff</body></message>" ? bytes : Buffer.from(header + body + tail);
+  let errorText = "";
+  let stanzas = 0;
+  let threw = "";
+  try {
+    if (c === parley) {
+      const p = new StreamParser({
+        streamStart() {},
+        stanza: () => stanzas++,
+        streamEnd() {},
+        error: (e) => (errorText = e.condition),
+      });
+      p.write(fixed);
+    } else {
+      c.run([fixed], () => stanzas++);
+    }
+  } catch (e) {
+    threw = (e as Error).message.split("\n")[0].slice(0, 40);
+  }
+  if (errorText) return `refused (${errorText})`;
+  if (threw) return `refused: ${threw}`;
+  return stanzas > 0 ? "accepted" : "silently ignored";
+}
+
+console.log("\nrestricted / malformed input (stream header + construct):");
+for (const [label, body] of probes) {
+  console.log(`  ${label}`);
+  for (const c of contenders) console.log(`    ${c.name.padEnd(22)} ${probe(c, body)}`);
+}

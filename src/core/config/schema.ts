@@ -1,0 +1,283 @@
+// The configuration schema: one plain object describing every key, its type, default,
+// limits and documentation. The validator (validate.ts) walks it; the loader (load.ts) turns
+// the validated values into the typed, frozen `ParleyConfig`; the docs and
+// parley.example.yaml are checked against it by tests, so a key cannot be added in one place
+// and forgotten in another.
+//
+// Every key can also be set from the environment: PARLEY_ + the key path in
+// SCREAMING_SNAKE_CASE (`c2s.tlsPort` → PARLEY_C2S_TLS_PORT). See `envName`.
+
+import { isIP } from "node:net";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ParleyConfig {
+  /** The XMPP domain served (lowercased ASCII hostname). */
+  readonly domain: string;
+  /** Absolute path of the data directory. */
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly c2s: C2sConfig;
+  readonly http: HttpConfig;
+  /** Absolute PEM paths, or both "" → self-signed material under <dataDir>/tls/. */
+  readonly tls: TlsConfig;
+  readonly limits: LimitsConfig;
+  readonly log: LogConfig;
+  readonly admin: AdminConfig;
+  /** Absolute path of the YAML file that was read, or null when none was. */
+  readonly configFile: string | null;
+}
+
+export type DatabaseConfig =
+  | { readonly kind: "sqlite"; readonly url: string; /** absolute path, or ":memory:" */ readonly file: string }
+  | { readonly kind: "postgres"; readonly url: string };
+
+export interface C2sConfig {
+  readonly enabled: boolean;
+  readonly host: string;
+  /** 0 = ephemeral port chosen by the OS (tests). */
+  readonly port: number;
+  readonly tlsPort: number;
+  readonly requireTls: boolean;
+}
+
+export interface HttpConfig {
+  readonly enabled: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TlsConfig {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface LimitsConfig {
+  readonly maxStanzaBytes: number;
+  readonly maxDepth: number;
+  readonly idleTimeoutSeconds: number;
+  readonly offlineQuota: number;
+}
+
+export interface LogConfig {
+  readonly level: LogLevel;
+}
+
+export interface AdminConfig {
+  /** Absolute path of the admin Unix socket. */
+  readonly socket: string;
+}
+
+// ---------------------------------------------------------------------------------------
+// Schema description
+
+export type FieldType = "string" | "integer" | "boolean";
+export type FieldValue = string | number | boolean;
+
+export interface FieldSpec {
+  readonly type: FieldType;
+  readonly default: FieldValue;
+  /** One line for docs and the example file. */
+  readonly doc: string;
+  /** Inclusive bounds, for integers. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Allowed values, for strings. */
+  readonly oneOf?: readonly string[];
+  /**
+   * Further check of a well-typed value. Returns undefined when valid, else the text that
+   * follows "expected" in the error ("a hostname such as example.com").
+   */
+  readonly check?: (value: never) => string | undefined;
+  /** Value normalisation after a successful check (e.g. lowercasing). */
+  readonly normalize?: (value: never) => FieldValue;
+}
+
+export interface SectionSpec {
+  readonly doc: string;
+  readonly fields: { readonly [key: string]: FieldSpec | SectionSpec };
+}
+
+export function isSection(spec: FieldSpec | SectionSpec): spec is SectionSpec {
+  return "fields" in spec;
+}
+
+// ---------------------------------------------------------------------------------------
+// Value checks shared by several keys
+
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** An ASCII DNS hostname: letters, digits and hyphens in dot-separated labels. */
+export function checkHostname(value: string): string | undefined {
+  const expected =
+    "a hostname such as example.com (letters, digits, hyphens and dots; use the xn-- form for an internationalised name)";
+  const v = value.toLowerCase();
+  if (v.length === 0 || v.length > 253) return expected;
+  const labels = v.split(".");
+  if (!labels.every((l) => HOST_LABEL.test(l))) return expected;
+  return undefined;
+}
+
+/** A listening address: an IP literal or a hostname. */
+export function checkListenHost(value: string): string | undefined {
+  if (isIP(value) !== 0) return undefined;
+  if (checkHostname(value) === undefined) return undefined;
+  return "an IP address (0.0.0.0, ::, 127.0.0.1) or a hostname";
+}
+
+function checkNonEmpty(value: string): string | undefined {
+  return value.trim() === "" ? "a non-empty path" : undefined;
+}
+
+function checkDatabaseUrl(value: string): string | undefined {
+  if (value === "") return undefined;
+  const expected = '"" (SQLite in the data directory), sqlite:<path> or postgres://user@host:port/database';
+  if (value.startsWith("sqlite:")) return value.length > "sqlite:".length ? undefined : expected;
+  if (value.startsWith("postgres://") || value.startsWith("postgresql://")) {
+    try {
+      const u = new URL(value);
+      return u.hostname || u.searchParams.has("host") ? undefined : expected;
+    } catch {
+      return expected;
+    }
+  }
+  return expected;
+}
+
+const lower = (v: string): string => v.toLowerCase();
+
+// ---------------------------------------------------------------------------------------
+// The schema itself. Key order here is the order of docs and the example file.
+
+const port = (def: number, doc: string): FieldSpec => ({ type: "integer", default: def, min: 0, max: 65535, doc });
+
+export const schema: SectionSpec = {
+  doc: "Parley configuration",
+  fields: {
+    domain: {
+      type: "string",
+      default: "localhost",
+      doc: "XMPP domain served by this server (user JIDs are user@domain). Lowercased.",
+      check: checkHostname,
+      normalize: lower,
+    },
+    dataDir: {
+      type: "string",
+      default: "./data",
+      doc: "Directory for the SQLite database, generated TLS material and the admin socket. Relative paths are resolved against the working directory.",
+      check: checkNonEmpty,
+    },
+    database: {
+      doc: "Durable storage.",
+      fields: {
+        url: {
+          type: "string",
+          default: "",
+          doc: 'Empty → sqlite:<dataDir>/parley.sqlite. Otherwise sqlite:<path> or postgres://user:password@host:5432/database.',
+          check: checkDatabaseUrl,
+        },
+      },
+    },
+    c2s: {
+      doc: "Client-to-server listeners (TCP with STARTTLS, and direct TLS per XEP-0368).",
+      fields: {
+        enabled: { type: "boolean", default: true, doc: "Set to false to open no client port at all." },
+        host: { type: "string", default: "0.0.0.0", doc: "Address to listen on.", check: checkListenHost },
+        port: port(5222, "STARTTLS port. 0 = an ephemeral port chosen by the system (tests)."),
+        tlsPort: port(5223, "Direct TLS port (XEP-0368). 0 = ephemeral."),
+        requireTls: {
+          type: "boolean",
+          default: true,
+          doc: "Refuse authentication before TLS is negotiated. Turn off only for loopback testing.",
+        },
+      },
+    },
+    http: {
+      doc: "HTTP listener: REST API, WebSocket (RFC 7395), web client.",
+      fields: {
+        enabled: { type: "boolean", default: true, doc: "Set to false to open no HTTP port." },
+        host: { type: "string", default: "0.0.0.0", doc: "Address to listen on.", check: checkListenHost },
+        port: port(5280, "HTTP port. 0 = ephemeral."),
+      },
+    },
+    tls: {
+      doc: "Certificate for c2s (STARTTLS and direct TLS). Both empty → a self-signed certificate is generated in <dataDir>/tls/ on first start and reused.",
+      fields: {
+        cert: {
+          type: "string",
+          default: "",
+          doc: "PEM certificate file (may contain the chain after the leaf). Relative to the working directory.",
+        },
+        key: { type: "string", default: "", doc: "PEM private key file matching the certificate." },
+      },
+    },
+    limits: {
+      doc: "Protective limits.",
+      fields: {
+        maxStanzaBytes: {
+          type: "integer",
+          default: 262144,
+          min: 10000,
+          max: 16 * 1024 * 1024,
+          doc: "Largest stanza accepted, in bytes; larger → policy-violation stream error. RFC 6120 requires at least 10000.",
+        },
+        maxDepth: {
+          type: "integer",
+          default: 64,
+          min: 4,
+          max: 1024,
+          doc: "Deepest element nesting accepted inside a stanza.",
+        },
+        idleTimeoutSeconds: {
+          type: "integer",
+          default: 600,
+          min: 1,
+          max: 86400,
+          doc: "A connection that sends no data at all for this long is closed with connection-timeout.",
+        },
+        offlineQuota: {
+          type: "integer",
+          default: 1000,
+          min: 0,
+          max: 1_000_000,
+          doc: "Offline messages kept per user; 0 disables offline storage.",
+        },
+      },
+    },
+    log: {
+      doc: "Logging (JSON lines on standard output).",
+      fields: {
+        level: {
+          type: "string",
+          default: "info",
+          oneOf: LOG_LEVELS,
+          doc: `One of ${LOG_LEVELS.join(", ")}.`,
+          normalize: lower,
+        },
+      },
+    },
+    admin: {
+      doc: "Administration channel between the `parley` command and the running server.",
+      fields: {
+        socket: { type: "string", default: "", doc: "Unix socket path. Empty → <dataDir>/admin.sock." },
+      },
+    },
+  },
+};
+
+/** PARLEY_ + key path in SCREAMING_SNAKE_CASE: ["c2s", "tlsPort"] → PARLEY_C2S_TLS_PORT. */
+export function envName(path: readonly string[]): string {
+  return "PARLEY_" + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("_");
+}
+
+/** Every leaf key as [path, spec], in schema order. */
+export function leaves(section: SectionSpec = schema, prefix: readonly string[] = []): Array<[string[], FieldSpec]> {
+  const out: Array<[string[], FieldSpec]> = [];
+  for (const [key, spec] of Object.entries(section.fields)) {
+    const path = [...prefix, key];
+    if (isSection(spec)) out.push(...leaves(spec, path));
+    else out.push([path, spec]);
+  }
+  return out;
+}

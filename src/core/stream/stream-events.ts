@@ -1,0 +1,44 @@
+// Events the stream machine exposes to modules (stream features, non-stanza elements, session life).
+import { defineFoldEvent, defineHandleEvent, defineNotifyEvent } from "../hooks/hooks.ts";
+import type { Element } from "../../xml/element.ts";
+import type { Session } from "../session/session.ts";
+import type { C2sStream } from "./c2s-stream.ts";
+
+export interface FeaturesContext {
+  stream: C2sStream;
+  /** "authenticated": the stream after SASL (bind is offered); modules add e.g. rosterver, sm, csi. */
+  stage: "authenticated";
+}
+
+export interface NonzaPayload {
+  stream: C2sStream;
+  element: Element;
+}
+
+export interface AuthEvent {
+  username: string;
+  remoteAddress: string;
+  mechanism: string;
+}
+
+export interface SessionClosedEvent {
+  session: Session;
+  /** Why: "client-closed", "transport-closed", a stream error condition, "replaced" … */
+  reason: string;
+}
+
+export const StreamEvents = Object.freeze({
+  /** Extra stream features offered after authentication. */
+  features: defineFoldEvent<Element[], FeaturesContext>("stream/features"),
+  /** A top-level element that is not a stanza (XEP-0198 <enable/>, XEP-0352 <active/> …). */
+  nonza: defineHandleEvent<NonzaPayload>("stream/nonza"),
+  authenticated: defineNotifyEvent<AuthEvent>("stream/authenticated"),
+  authFailed: defineNotifyEvent<{ username: string | undefined; remoteAddress: string; condition: string }>("stream/auth-failed"),
+});
+
+export const SessionEvents = Object.freeze({
+  /** A resource was bound and registered. */
+  bound: defineNotifyEvent<Session>("session/bound"),
+  /** A session ended; it has already been removed from the registry. */
+  closed: defineNotifyEvent<SessionClosedEvent>("session/closed"),
+});

@@ -1,0 +1,184 @@
+// TCP transports for client streams: STARTTLS on the c2s port (5222) and direct TLS
+// (XEP-0368) on the TLS port (5223). Both feed the same C2sStream machine.
+import net from "node:net";
+import tls from "node:tls";
+import type { Logger } from "../log/logger.ts";
+import { C2sStream, type C2sStreamHost, type StreamTransport } from "../stream/c2s-stream.ts";
+
+// A client that stops reading while we keep writing would grow our memory without bound.
+const MAX_WRITE_BUFFER = 8 * 1024 * 1024;
+
+class SocketTransport implements StreamTransport {
+  readonly kind: "tcp" | "tls";
+  readonly remoteAddress: string;
+  readonly framing = "stream" as const;
+  private socket: net.Socket;
+  private secureFlag: boolean;
+  private readonly secureContext: tls.SecureContext | undefined;
+  private readonly onSocket: (s: net.Socket) => void;
+  private closed = false;
+
+  constructor(socket: net.Socket, secure: boolean, secureContext: tls.SecureContext | undefined, onSocket: (s: net.Socket) => void) {
+    this.socket = socket;
+    this.secureFlag = secure;
+    this.kind = secure ? "tls" : "tcp";
+    this.secureContext = secureContext;
+    this.remoteAddress = socket.remoteAddress ?? "unknown";
+    this.onSocket = onSocket;
+  }
+
+  get secure(): boolean {
+    return this.secureFlag;
+  }
+  get canStartTls(): boolean {
+    return !this.secureFlag && this.secureContext !== undefined;
+  }
+
+  write(data: string): void {
+    if (this.closed) return;
+    if (this.socket.writableLength > MAX_WRITE_BUFFER) {
+      // The peer is not reading: drop the connection rather than buffer forever.
+      this.closed = true;
+      this.socket.destroy();
+      return;
+    }
+    this.socket.write(data);
+  }
+
+  startTls(): Promise<void> {
+    const plain = this.socket;
+    plain.removeAllListeners("data");
+    plain.pause();
+    return new Promise((resolve, reject) => {
+      const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.secureContext, ALPNProtocols: ["xmpp-client"] });
+      const fail = (err: Error) => reject(err);
+      secure.once("error", fail);
+      secure.once("secure", () => {
+        secure.removeListener("error", fail);
+        this.socket = secure;
+        this.secureFlag = true;
+        this.onSocket(secure);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end();
+    // Do not wait forever for a peer that never acknowledges the close.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    this.socket.resume();
+  }
+}
+
+export interface C2sListenerOptions {
+  host: string;
+  port: number;
+  tlsPort: number | undefined;
+  tlsContext: tls.SecureContext | undefined;
+  idleTimeoutMs: number;
+  authTimeoutMs: number;
+  keepaliveMs: number;
+  maxConnectionsPerAddress: number;
+}
+
+export class C2sListener {
+  private readonly streamHost: C2sStreamHost;
+  private readonly opts: C2sListenerOptions;
+  private readonly log: Logger;
+  private plainServer: net.Server | undefined;
+  private tlsServer: tls.Server | undefined;
+  readonly streams = new Set<C2sStream>();
+  private readonly perAddress = new Map<string, number>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(streamHost: C2sStreamHost, opts: C2sListenerOptions, log: Logger) {
+    this.streamHost = streamHost;
+    this.opts = opts;
+    this.log = log;
+  }
+
+  async listen(): Promise<{ port: number; tlsPort: number | undefined }> {
+    this.plainServer = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
+    const port = await listenOn(this.plainServer, this.opts.host, this.opts.port);
+    let tlsPort: number | undefined;
+    if (this.opts.tlsPort !== undefined && this.opts.tlsContext) {
+      this.tlsServer = tls.createServer({ secureContext: this.opts.tlsContext, ALPNProtocols: ["xmpp-client"] }, (socket) => this.accept(socket, true));
+      this.tlsServer.on("tlsClientError", (err) => this.log.debug({ err: err.message }, "direct TLS handshake failed"));
+      tlsPort = await listenOn(this.tlsServer, this.opts.host, this.opts.tlsPort);
+    }
+    this.sweepTimer = setInterval(() => this.sweep(), 5000);
+    this.sweepTimer.unref();
+    return { port, tlsPort };
+  }
+
+  private accept(socket: net.Socket, secure: boolean): void {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    const address = socket.remoteAddress ?? "unknown";
+    const count = (this.perAddress.get(address) ?? 0) + 1;
+    if (count > this.opts.maxConnectionsPerAddress) {
+      this.log.warn({ address }, "connection refused: too many connections from this address");
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, count);
+    let stream: C2sStream;
+    const attach = (s: net.Socket) => {
+      s.on("data", (chunk: Buffer) => stream.receive(chunk));
+      s.resume();
+    };
+    const transport = new SocketTransport(socket, secure, this.opts.tlsContext, attach);
+    stream = new C2sStream(this.streamHost, transport);
+    this.streams.add(stream);
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      this.streams.delete(stream);
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, n);
+      stream.transportClosed();
+    };
+    socket.on("close", finished);
+    socket.on("error", (err) => {
+      this.log.debug({ err: err.message, address }, "socket error");
+      finished();
+    });
+    attach(socket);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const s of this.streams) s.tick(now, this.opts.idleTimeoutMs, this.opts.authTimeoutMs, this.opts.keepaliveMs);
+  }
+
+  /** Ends every stream with system-shutdown and stops listening. */
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const servers = [this.plainServer, this.tlsServer].filter((s): s is net.Server => s !== undefined);
+    const stopped = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    for (const stream of this.streams) stream.streamError("system-shutdown", "the server is shutting down");
+    await stopped;
+  }
+}
+
+function listenOn(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.removeListener("error", reject);
+      const addr = server.address();
+      resolve(typeof addr === "object" && addr ? addr.port : port);
+    });
+  });
+}
