@@ -46,18 +46,19 @@ export interface ParleyServer {
   stop(): Promise<void>;
 }
 
-export function saslProvider(lookup: CredentialLookup): SaslProvider {
+export function saslProvider(lookup: CredentialLookup, domain: string): SaslProvider {
   const prep = (u: string) => prepLocalpart(u);
+  const opts = { domain };
   return {
     offered: (secure) => (secure ? ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"] : ["SCRAM-SHA-256", "SCRAM-SHA-1"]),
     create(name) {
       switch (name) {
         case "SCRAM-SHA-256":
-          return createScramMechanism("SHA-256", lookup, prep);
+          return createScramMechanism("SHA-256", lookup, prep, opts);
         case "SCRAM-SHA-1":
-          return createScramMechanism("SHA-1", lookup, prep);
+          return createScramMechanism("SHA-1", lookup, prep, opts);
         case "PLAIN":
-          return createPlainMechanism(lookup, prep);
+          return createPlainMechanism(lookup, prep, opts);
         default:
           return undefined;
       }
@@ -106,7 +107,7 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
             requireTls: config.c2s.requireTls,
             maxStanzaBytes: config.limits.maxStanzaBytes,
             maxDepth: config.limits.maxDepth,
-            sasl: saslProvider(accountService.credentials),
+            sasl: saslProvider(accountService.credentials, config.domain),
             sessions,
             router,
             hooks,

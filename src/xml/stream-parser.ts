@@ -1,9 +1,8 @@
 // Streaming parser for XMPP streams (RFC 6120 §4, §11) and RFC 7395 WebSocket frames.
 //
 // Hand-written state machine over decoded text. Every write() is decoded strictly from UTF-8
-// (TextDecoder, fatal + stream, so characters may be split across chunks), checked once for
-// characters XML 1.0 forbids, then tokenised with indexOf fast-forwarding in text and attribute
-// values. Partial tokens are carried between chunks as string pieces in the state that was
+// (a character split by a chunk boundary is carried over), checked once for characters XML 1.0
+// forbids, then tokenised with indexOf fast-forwarding in text and attribute values. Partial tokens are carried between chunks as string pieces in the state that was
 // interrupted, so a chunk may end at any byte without ever re-scanning earlier input.
 //
 // Restricted XML (RFC 6120 §11.1): DOCTYPE, DTD declarations, comments and processing
@@ -18,7 +17,7 @@
 //
 // docs/xml-parser.md records the benchmark against saxes and ltx and the reasons for each choice.
 
-import { isAscii } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { Element } from "./element.ts";
 import type { Attrs } from "./element.ts";
 
@@ -169,6 +168,21 @@ function indexOrEnd(s: string, needle: string, pos: number): number {
   return i === -1 ? s.length : i;
 }
 
+function utf8SequenceLength(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+}
+
+/** End of the last complete UTF-8 sequence: a character cut short at the end is held back. */
+function completeUtf8End(buf: Uint8Array): number {
+  const len = buf.length;
+  for (let i = len - 1; i >= 0 && i >= len - 4; i--) {
+    const c = buf[i];
+    if (c < 0x80) return len;
+    if (c >= 0xc0) return len - i < utf8SequenceLength(c) ? i : len; // a lead byte
+  }
+  return len; // no lead byte in reach: malformed, left for isUtf8 to reject
+}
+
 function isXmlChar(cp: number): boolean {
   return (
     cp === 9 ||
@@ -196,7 +210,7 @@ export class StreamParser {
   private readonly events: StreamParserEvents;
   private readonly limits: StreamParserLimits;
   private readonly websocket: boolean;
-  private decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  private carry: Buffer | null = null; // leading bytes of a character split by the chunk boundary
 
   // Lifecycle.
   private stopped = false; // after an error, end(), or the end of the stream
@@ -218,6 +232,7 @@ export class StreamParser {
   private sawSpace = false; // whitespace since the last attribute (required before the next)
   private attrs: Attrs | null = null;
   private attrCount = 0;
+  private attrNames: string[] = []; // names on the current tag, [0, attrCount)
   private nsDeclCount = 0; // xmlns:prefix attributes on the current tag
   private prefixedAttrCount = 0; // other prefixed attributes on the current tag
   private inDecl = false; // S_TAG is reading the XML declaration's pseudo-attributes
@@ -268,10 +283,9 @@ export class StreamParser {
   write(chunk: Buffer | string): void {
     if (this.stopped) return;
     try {
-      const s = this.websocket ? this.decodeFrame(chunk) : this.decodeChunk(chunk);
-      if (this.websocket) this.beginFrame();
-      if (s.length !== 0) this.parse(s);
-      if (this.websocket && !this.stopped) this.endFrame();
+      if (this.websocket) this.writeFrame(chunk);
+      else if (typeof chunk === "string") this.writeString(chunk);
+      else this.writeBytes(chunk);
     } catch (e) {
       this.stopped = true;
       if (e !== this.failure) throw e;
@@ -288,7 +302,7 @@ export class StreamParser {
    */
   reset(): void {
     this.generation++;
-    this.decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    this.carry = null;
     this.stopped = false;
     this.failure = null;
     this.atStreamStart = true;
@@ -308,7 +322,7 @@ export class StreamParser {
     if (this.stopped) return;
     this.stopped = true;
     try {
-      if (!this.websocket) this.flushDecoder();
+      if (this.carry !== null) this.fail("not-well-formed", "input ended inside a UTF-8 sequence");
       if (this.stack.length !== 0) this.fail("not-well-formed", `input ended inside <${this.stack[this.stack.length - 1].name}>`);
       if (this.state !== S_TEXT || this.inUnit) this.fail("not-well-formed", "input ended inside a tag");
     } catch (e) {
@@ -319,32 +333,65 @@ export class StreamParser {
   }
 
   // ---- input decoding ------------------------------------------------------------------
+  // Strict UTF-8 without TextDecoder: in streaming mode it costs microseconds per call, which
+  // dominates with TCP-sized chunks. isAscii/isUtf8 are simdutf scans; only the bytes of a
+  // character split by a chunk boundary (at most 3) are carried over.
 
-  private decodeChunk(chunk: Buffer | string): string {
-    if (typeof chunk === "string") {
-      this.flushDecoder(); // a string cannot complete a UTF-8 sequence begun by a Buffer
-      if (!chunk.isWellFormed()) this.fail("not-well-formed", "unpaired UTF-16 surrogate in input");
-      this.ascii = chunk.length === Buffer.byteLength(chunk);
-      this.checkChars(chunk);
-      return chunk;
-    }
-    // UTF-16/32 byte-order marks start with 0xFE/0xFF, which never occur in UTF-8.
-    if (this.atStreamStart && chunk.length > 0 && chunk[0] >= 0xfe) {
-      this.fail("unsupported-encoding", "stream is not UTF-8 (found a UTF-16 byte-order mark); RFC 6120 §11.6 requires UTF-8");
-    }
-    let s: string;
-    try {
-      s = this.decoder.decode(chunk, { stream: true });
-    } catch {
-      this.fail("not-well-formed", "invalid UTF-8 byte sequence");
-    }
-    // A pending partial character from the previous chunk makes this one non-ASCII (continuation bytes).
-    this.ascii = isAscii(chunk);
+  private writeString(s: string): void {
+    if (this.carry !== null) this.fail("not-well-formed", "incomplete UTF-8 sequence before string input");
+    if (!s.isWellFormed()) this.fail("not-well-formed", "unpaired UTF-16 surrogate in input");
     this.checkChars(s);
-    return s;
+    this.ascii = s.length === Buffer.byteLength(s);
+    if (s.length !== 0) this.parse(s);
   }
 
-  private decodeFrame(chunk: Buffer | string): string {
+  private writeBytes(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    // UTF-16/32 byte-order marks start with 0xFE/0xFF, which never occur in UTF-8.
+    if (this.atStreamStart && chunk[0] >= 0xfe) {
+      this.fail("unsupported-encoding", "stream is not UTF-8 (found a UTF-16 byte-order mark); RFC 6120 §11.6 requires UTF-8");
+    }
+    let body = chunk;
+    if (this.carry !== null) {
+      // Complete the character the previous chunk split, and parse it on its own.
+      const carry = this.carry;
+      const take = Math.min(utf8SequenceLength(carry[0]) - carry.length, chunk.length);
+      for (let i = 0; i < take; i++) {
+        if ((chunk[i] & 0xc0) !== 0x80) this.fail("not-well-formed", "invalid UTF-8 byte sequence");
+      }
+      const joined = Buffer.concat([carry, chunk.subarray(0, take)]);
+      body = chunk.subarray(take);
+      if (joined.length < utf8SequenceLength(joined[0])) {
+        this.carry = joined;
+        return;
+      }
+      this.carry = null;
+      if (!isUtf8(joined)) this.fail("not-well-formed", "invalid UTF-8 byte sequence");
+      const head = joined.toString("utf8");
+      this.checkChars(head);
+      this.ascii = false;
+      const gen = this.generation;
+      this.parse(head);
+      if (gen !== this.generation || this.stopped || body.length === 0) return;
+    }
+    let s: string;
+    if (isAscii(body)) {
+      s = body.toString("latin1"); // the cheapest way to a one-byte string
+      this.ascii = true;
+    } else {
+      const end = completeUtf8End(body);
+      if (end < body.length) this.carry = Buffer.from(body.subarray(end)); // a copy: the caller may reuse its buffer
+      const part = end === body.length ? body : body.subarray(0, end);
+      if (!isUtf8(part)) this.fail("not-well-formed", "invalid UTF-8 byte sequence");
+      s = part.toString("utf8");
+      this.ascii = false;
+    }
+    this.checkChars(s);
+    if (s.length !== 0) this.parse(s);
+  }
+
+  /** RFC 7395 §3.3.3: one frame is one complete element, parsed as a standalone document. */
+  private writeFrame(chunk: Buffer | string): void {
     const max = this.limits.maxStanzaBytes;
     const bytes = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
     if (bytes > max) this.fail("policy-violation", `WebSocket frame exceeds ${max} bytes`);
@@ -353,41 +400,22 @@ export class StreamParser {
       if (!chunk.isWellFormed()) this.fail("not-well-formed", "unpaired UTF-16 surrogate in frame");
       s = chunk;
     } else {
-      try {
-        s = this.decoder.decode(chunk); // non-streaming: a frame holds whole characters
-      } catch {
-        this.fail("not-well-formed", "invalid UTF-8 byte sequence in frame");
-      }
+      if (!isUtf8(chunk)) this.fail("not-well-formed", "invalid UTF-8 byte sequence in frame");
+      s = chunk.toString("utf8");
     }
     this.checkChars(s);
-    return s;
-  }
-
-  private flushDecoder(): void {
-    try {
-      this.decoder.decode();
-    } catch {
-      this.fail("not-well-formed", "input ended inside a UTF-8 sequence");
+    this.clearTokenizer();
+    this.declAllowed = true;
+    this.frameHasElement = false;
+    if (s.length !== 0) this.parse(s);
+    if (!this.stopped && (this.stack.length !== 0 || this.state !== S_TEXT)) {
+      this.fail("not-well-formed", "WebSocket frame does not contain a complete element");
     }
   }
 
   private checkChars(s: string): void {
     const m = FORBIDDEN_CHAR.exec(s);
     if (m !== null) this.fail("not-well-formed", `character ${describeChar(m[0].charCodeAt(0))} is not allowed in XML`);
-  }
-
-  // ---- WebSocket frames (RFC 7395 §3.3.3): each frame is a standalone document ------------
-
-  private beginFrame(): void {
-    this.clearTokenizer();
-    this.declAllowed = true;
-    this.frameHasElement = false;
-  }
-
-  private endFrame(): void {
-    if (this.stack.length !== 0 || this.state !== S_TEXT) {
-      this.fail("not-well-formed", "WebSocket frame does not contain a complete element");
-    }
   }
 
   // ---- tokenizer ---------------------------------------------------------------------------
@@ -705,14 +733,19 @@ export class StreamParser {
   }
 
   private addAttr(name: string, value: string): void {
-    if (++this.attrCount > this.limits.maxAttributes) {
+    const n = this.attrCount;
+    if (n === this.limits.maxAttributes) {
       this.fail("policy-violation", `<${this.name}> has more than ${this.limits.maxAttributes} attributes`);
     }
-    const attrs = this.attrs!;
-    // `in` would see Object.prototype members ("constructor", "toString"): only own ones are duplicates.
-    if (attrs[name] !== undefined && Object.hasOwn(attrs, name)) {
-      this.fail("not-well-formed", `duplicate attribute "${name}" in <${this.name}>`);
+    // A linear scan of a few names beats a lookup in the attrs object, whose shape varies
+    // from tag to tag (and would see Object.prototype members such as "constructor").
+    const names = this.attrNames;
+    for (let i = 0; i < n; i++) {
+      if (names[i] === name) this.fail("not-well-formed", `duplicate attribute "${name}" in <${this.name}>`);
     }
+    names[n] = name;
+    this.attrCount = n + 1;
+    const attrs = this.attrs!;
     // Plain assignment to "__proto__" would be silently dropped by the prototype setter.
     if (name === "__proto__") Object.defineProperty(attrs, name, { value, enumerable: true, writable: true, configurable: true });
     else attrs[name] = value;

@@ -1,6 +1,6 @@
 // Accounts: local users and their SCRAM verifiers (RFC 5802 / RFC 7677).
 import { defineModule } from "../../core/module/module.ts";
-import { deriveScramCredentials, preparePassword, type ScramHash } from "../../core/sasl/index.ts";
+import { deriveScramCredentialsAsync, preparePassword } from "../../core/sasl/index.ts";
 import { prepLocalpart, JidError } from "../../jid/jid.ts";
 import { openAccountStore } from "./store/sql-accounts-store.ts";
 import type { AccountStore, NewAccount } from "./store/types.ts";
@@ -31,22 +31,10 @@ function preparePasswordChecked(password: string): string {
 
 async function verifiers(password: string): Promise<Pick<NewAccount, "sha1" | "sha256">> {
   const prepared = preparePasswordChecked(password);
-  const [sha1, sha256] = await Promise.all([derive("SHA-1", prepared), derive("SHA-256", prepared)]);
+  // PBKDF2 runs on the libuv thread pool: bulk imports use every core and the event loop
+  // keeps serving clients meanwhile.
+  const [sha1, sha256] = await Promise.all([deriveScramCredentialsAsync("SHA-1", prepared), deriveScramCredentialsAsync("SHA-256", prepared)]);
   return { sha1, sha256 };
-}
-
-// PBKDF2 is CPU-bound; deriveScramCredentials is synchronous, so yield between derivations to
-// keep the event loop responsive during bulk imports.
-function derive(hash: ScramHash, password: string) {
-  return new Promise<ReturnType<typeof deriveScramCredentials>>((resolve, reject) => {
-    setImmediate(() => {
-      try {
-        resolve(deriveScramCredentials(hash, password));
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
 }
 
 export function makeAccountService(store: AccountStore, notifyRemoved: (username: string) => Promise<void>, notifyPassword: (username: string) => Promise<void>): AccountService {
@@ -101,7 +89,7 @@ export function makeAccountService(store: AccountStore, notifyRemoved: (username
       return { created, skipped, invalid };
     },
     credentials: {
-      async getScram(username: string, hash: ScramHash) {
+      async getScram(username, hash) {
         const rec = await store.get(username);
         if (!rec) return undefined;
         return hash === "SHA-1" ? rec.sha1 : rec.sha256;
