@@ -1,6 +1,8 @@
 // Administrative operations shared by the admin socket (server running) and the CLI's direct
 // mode (server stopped). Both call module services, never stores.
 import type { ParleyServer } from "../server.ts";
+import { existsSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { Jid, JidError } from "../jid/jid.ts";
 
 export class AdminError extends Error {}
@@ -129,6 +131,15 @@ export async function runAdminOp(server: ParleyServer, req: AdminRequest): Promi
       }
       const written = await server.roster.importMutual(rows);
       return { pairs: rows.length, items: written, invalid };
+    }
+    case "backup": {
+      // SQLite's online backup API: a consistent copy while the server keeps running.
+      const db = server.host.db as { backup?: (to: string) => Promise<number> };
+      if (typeof db.backup !== "function") throw new AdminError("backup is for the SQLite database; back up PostgreSQL with pg_dump");
+      const target = resolvePath(str(a, "file"));
+      if (existsSync(target)) throw new AdminError(`${target} exists; choose a new file`);
+      await db.backup(target);
+      return { file: target };
     }
     case "status":
       return { domain: server.config.domain, sessions: server.host.sessions.count, modules: server.modules.loaded };

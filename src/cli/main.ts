@@ -21,6 +21,7 @@ commands:
   roster add <owner> <contact> [--name <n>] [--group <g>]
                                           make two users mutual contacts (subscription both)
   roster import <file|->                  bulk mutual contacts from lines 'owner contact [name] [group]'
+  backup <file>                           consistent copy of the SQLite database (server may run)
 
 Configuration: ${"$"}PARLEY_CONFIG or ./parley.yaml (see parley.example.yaml), overridden by
 PARLEY_* environment variables (docs/configuration.md).`;
@@ -129,6 +130,11 @@ export async function main(argv: string[]): Promise<number> {
     case "roster add": {
       const r = await admin(config, "roster.add", { owner: need(rest, 0, "owner"), contact: need(rest, 1, "contact"), name: values.name, group: values.group });
       process.stdout.write(`${r.added.owner} and ${r.added.contact} are now mutual contacts\n`);
+      return 0;
+    }
+    case "backup": {
+      const r = await admin(config, "backup", { file: need(positionals, 1, "file") });
+      process.stdout.write(`database copied to ${r.file}\n`);
       return 0;
     }
     case "roster import": {

@@ -183,6 +183,30 @@ function completeUtf8End(buf: Uint8Array): number {
   return len; // no lead byte in reach: malformed, left for isUtf8 to reject
 }
 
+/**
+ * Length of the longest well-formed UTF-8 prefix (RFC 3629: no overlongs, surrogates or code
+ * points above U+10FFFF). Only used to locate an error isUtf8() has already found.
+ */
+function validUtf8Prefix(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n === 0 || i + n > b.length) return i;
+    // The second byte's range excludes overlongs (E0, F0), surrogates (ED) and > U+10FFFF (F4).
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (let k = 2; k < n; k++) if ((b[i + k] & 0xc0) !== 0x80) return i;
+    i += n;
+  }
+  return i;
+}
+
 function isXmlChar(cp: number): boolean {
   return (
     cp === 9 ||
@@ -340,9 +364,8 @@ export class StreamParser {
   private writeString(s: string): void {
     if (this.carry !== null) this.fail("not-well-formed", "incomplete UTF-8 sequence before string input");
     if (!s.isWellFormed()) this.fail("not-well-formed", "unpaired UTF-16 surrogate in input");
-    this.checkChars(s);
     this.ascii = s.length === Buffer.byteLength(s);
-    if (s.length !== 0) this.parse(s);
+    this.parseChecked(s);
   }
 
   private writeBytes(chunk: Buffer): void {
@@ -367,27 +390,40 @@ export class StreamParser {
       }
       this.carry = null;
       if (!isUtf8(joined)) this.fail("not-well-formed", "invalid UTF-8 byte sequence");
-      const head = joined.toString("utf8");
-      this.checkChars(head);
       this.ascii = false;
       const gen = this.generation;
-      this.parse(head);
+      this.parseChecked(joined.toString("utf8"));
       if (gen !== this.generation || this.stopped || body.length === 0) return;
     }
-    let s: string;
     if (isAscii(body)) {
-      s = body.toString("latin1"); // the cheapest way to a one-byte string
       this.ascii = true;
-    } else {
-      const end = completeUtf8End(body);
-      if (end < body.length) this.carry = Buffer.from(body.subarray(end)); // a copy: the caller may reuse its buffer
-      const part = end === body.length ? body : body.subarray(0, end);
-      if (!isUtf8(part)) this.fail("not-well-formed", "invalid UTF-8 byte sequence");
-      s = part.toString("utf8");
-      this.ascii = false;
+      return this.parseChecked(body.toString("latin1")); // the cheapest way to a one-byte string
     }
-    this.checkChars(s);
-    if (s.length !== 0) this.parse(s);
+    this.ascii = false;
+    const end = completeUtf8End(body);
+    const part = end === body.length ? body : body.subarray(0, end);
+    if (!isUtf8(part)) {
+      // Parse what precedes the bad bytes first, so the outcome never depends on chunking.
+      const valid = validUtf8Prefix(part);
+      const gen = this.generation;
+      this.parseChecked(part.toString("utf8", 0, valid));
+      if (gen === this.generation && !this.stopped) this.fail("not-well-formed", "invalid UTF-8 byte sequence");
+      return;
+    }
+    if (end < body.length) this.carry = Buffer.from(body.subarray(end)); // a copy: the caller may reuse its buffer
+    this.parseChecked(part.toString("utf8"));
+  }
+
+  /** Parses s up to its first character that XML 1.0 forbids, then reports that character. */
+  private parseChecked(s: string): void {
+    const m = FORBIDDEN_CHAR.exec(s);
+    if (m === null) {
+      if (s.length !== 0) this.parse(s);
+      return;
+    }
+    const gen = this.generation;
+    if (m.index !== 0) this.parse(s.slice(0, m.index));
+    if (gen === this.generation && !this.stopped) this.failChar(m[0].charCodeAt(0));
   }
 
   /** RFC 7395 §3.3.3: one frame is one complete element, parsed as a standalone document. */
@@ -403,7 +439,8 @@ export class StreamParser {
       if (!isUtf8(chunk)) this.fail("not-well-formed", "invalid UTF-8 byte sequence in frame");
       s = chunk.toString("utf8");
     }
-    this.checkChars(s);
+    const bad = FORBIDDEN_CHAR.exec(s);
+    if (bad !== null) this.failChar(bad[0].charCodeAt(0)); // a frame is one document: all or nothing
     this.clearTokenizer();
     this.declAllowed = true;
     this.frameHasElement = false;
@@ -413,9 +450,8 @@ export class StreamParser {
     }
   }
 
-  private checkChars(s: string): void {
-    const m = FORBIDDEN_CHAR.exec(s);
-    if (m !== null) this.fail("not-well-formed", `character ${describeChar(m[0].charCodeAt(0))} is not allowed in XML`);
+  private failChar(c: number): never {
+    this.fail("not-well-formed", `character ${describeChar(c)} is not allowed in XML`);
   }
 
   // ---- tokenizer ---------------------------------------------------------------------------
