@@ -6,7 +6,9 @@
 //   2. type-checks: node_modules/.bin/tsc --noEmit -p .
 //   3. checks the layer rules: scripts/check-layers.mjs
 //   4. runs every **/*.test.ts under src/ and test/ with node:test
-//      (--test-concurrency=2, spec reporter on stdout, TAP to a file for the counts);
+//      (--test-concurrency=2, --test-force-exit, --test-timeout=120000 unless given, spec
+//      reporter on stdout, TAP to a file for the counts; the whole run is killed after
+//      PARLEY_TEST_MAX_MINUTES, default 45);
 //   5. prints one closing line "tests: N passed, N failed, N skipped" and exits non-zero if
 //      anything failed (a failed check counts as one failure).
 //
@@ -26,7 +28,11 @@ import { fileURLToPath } from "node:url";
 const MIN_NODE_MAJOR = 24;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const TEST_DIRS = ["src", "test"];
-const DEFAULT_TEST_TIMEOUT_MS = 300_000;
+const DEFAULT_TEST_TIMEOUT_MS = 120_000;
+// A wall-clock limit for the whole node --test run: a test file that blocks its event loop
+// (no per-test timeout can fire then) must not eat CI's 90 minutes. PARLEY_TEST_MAX_MINUTES
+// overrides it.
+const MAX_MINUTES = Number(process.env.PARLEY_TEST_MAX_MINUTES ?? 45);
 
 const major = Number(process.versions.node.split(".")[0]);
 if (!(major >= MIN_NODE_MAJOR)) {
@@ -64,14 +70,40 @@ function toRepoPath(arg) {
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-function run(cmd, args, opts = {}) {
+/**
+ * Runs a command to completion. With `limitMs`, the command runs in its own process group,
+ * which is killed as a whole (SIGKILL to -pid) when the limit passes; Ctrl-C is forwarded.
+ */
+function run(cmd, args, { limitMs } = {}) {
   return new Promise((resolvePromise) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: "inherit", ...opts });
+    const child = spawn(cmd, args, { cwd: root, stdio: "inherit", detached: limitMs !== undefined });
+    const killGroup = (sig) => {
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    let timer;
+    let onSigint;
+    if (limitMs !== undefined) {
+      timer = setTimeout(() => {
+        console.error(`\nrun-tests: the test run exceeded ${limitMs / 60_000} minutes; killing it (a test file probably blocks its event loop)`);
+        killGroup("SIGKILL");
+      }, limitMs);
+      onSigint = () => killGroup("SIGINT");
+      process.on("SIGINT", onSigint);
+    }
+    const done = (code) => {
+      clearTimeout(timer);
+      if (onSigint) process.off("SIGINT", onSigint);
+      resolvePromise(code);
+    };
     child.on("error", (err) => {
       console.error(`run-tests: cannot start ${cmd}: ${err.message}`);
-      resolvePromise(127);
+      done(127);
     });
-    child.on("close", (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
+    child.on("close", (code, signal) => done(code ?? (signal ? 128 : 1)));
   });
 }
 
@@ -142,7 +174,9 @@ if (files.length === 0) {
   banner(`tests: ${files.length} file${files.length === 1 ? "" : "s"}`);
   const tmp = mkdtempSync(join(tmpdir(), "parley-run-tests-"));
   const tapFile = join(tmp, "report.tap");
-  const args = ["--test", "--test-concurrency=2"];
+  // --test-force-exit: a file whose tests are done but that leaks a handle (a pool, a
+  // server) would otherwise never exit and hang the run.
+  const args = ["--test", "--test-concurrency=2", "--test-force-exit"];
   if (!nodeTestArgs.some((a) => a.startsWith("--test-timeout"))) args.push(`--test-timeout=${DEFAULT_TEST_TIMEOUT_MS}`);
   args.push(
     "--test-reporter=spec",
@@ -152,7 +186,7 @@ if (files.length === 0) {
     ...nodeTestArgs,
     ...files,
   );
-  const code = await run(process.execPath, args);
+  const code = await run(process.execPath, args, { limitMs: MAX_MINUTES * 60_000 });
   try {
     counts = tapCounts(readFileSync(tapFile, "utf8"));
   } catch {

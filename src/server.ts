@@ -10,7 +10,7 @@ import { Router } from "./core/router/router.ts";
 import { DiscoRegistry, type HostServices, type ModuleDefinition } from "./core/module/module.ts";
 import { ModuleHost } from "./core/module/loader.ts";
 import { C2sListener } from "./core/transport/tcp.ts";
-import type { SaslProvider } from "./core/stream/c2s-stream.ts";
+import type { C2sStreamHost, SaslProvider } from "./core/stream/c2s-stream.ts";
 import { createPlainMechanism, createScramMechanism, type CredentialLookup } from "./core/sasl/index.ts";
 import { prepLocalpart } from "./jid/jid.ts";
 import { ensureTlsMaterial } from "./core/tls/self-signed.ts";
@@ -23,10 +23,17 @@ import offline from "./modules/offline/index.ts";
 import messaging from "./modules/messaging/index.ts";
 import disco from "./modules/disco/index.ts";
 import ping from "./modules/ping/index.ts";
+import carbons from "./modules/carbons/index.ts";
+import csi from "./modules/csi/index.ts";
+import blocking from "./modules/blocking/index.ts";
+import streamManagement from "./modules/stream-management/index.ts";
+import { StreamEvents } from "./core/stream/stream-events.ts";
 import { AdminServer } from "./cli/admin-server.ts";
+import { ParleyMetrics } from "./core/metrics/metrics.ts";
+import { HttpServer } from "./http/http-server.ts";
 
 /** The feature modules of a default server, in no particular order (the loader sorts them). */
-export const DEFAULT_MODULES: readonly ModuleDefinition[] = [accounts, roster, presence, offline, messaging, disco, ping];
+export const DEFAULT_MODULES: readonly ModuleDefinition[] = [accounts, roster, presence, offline, messaging, disco, ping, carbons, csi, blocking, streamManagement];
 
 const AUTH_TIMEOUT_MS = 60_000;
 const KEEPALIVE_MS = 60_000;
@@ -40,8 +47,9 @@ export interface ParleyServer {
   readonly modules: ModuleHost;
   readonly accounts: AccountService;
   readonly roster: RosterService;
+  readonly metrics: ParleyMetrics;
   /** Bound ports (after listen): useful when the config asked for port 0. */
-  ports: { c2s?: number; c2sTls?: number };
+  ports: { c2s?: number; c2sTls?: number; http?: number; https?: number };
   listen(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -69,8 +77,11 @@ export function saslProvider(lookup: CredentialLookup, domain: string): SaslProv
 export async function createServer(config: ParleyConfig, opts: { log?: Logger; modules?: readonly ModuleDefinition[] } = {}): Promise<ParleyServer> {
   const log = opts.log ?? createLogger(config.log.level);
   if (config.database.kind === "sqlite" && config.database.file !== ":memory:") mkdirSync(config.dataDir, { recursive: true });
-  const db: Database = await openDatabase(config.database.url);
+  const metrics = new ParleyMetrics();
+  // Every statement is timed (parley_storage_query_seconds) without the adapters knowing.
+  const db: Database = metrics.timeDatabase(await openDatabase(config.database.url));
   const hooks = new HookBus((err, event, owner) => log.error({ err, event, module: owner }, "hook handler failed"));
+  metrics.attach(hooks);
   const sessions = new SessionRegistry();
   const router = new Router(config.domain, hooks, sessions, log);
   const host: HostServices = { domain: config.domain, config, hooks, router, sessions, db, log, disco: new DiscoRegistry() };
@@ -79,12 +90,28 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
     await modules.load(opts.modules ?? DEFAULT_MODULES);
   } catch (err) {
     await db.close();
+    metrics.close();
     throw err;
   }
   const accountService = modules.get(AccountServiceToken);
   const rosterService = modules.get(RosterServiceToken);
   let listener: C2sListener | undefined;
   let admin: AdminServer | undefined;
+  let http: HttpServer | undefined;
+  let running = false;
+  const streamHost: C2sStreamHost = {
+    domain: config.domain,
+    requireTls: config.c2s.requireTls,
+    maxStanzaBytes: config.limits.maxStanzaBytes,
+    maxDepth: config.limits.maxDepth,
+    sasl: saslProvider(accountService.credentials, config.domain),
+    sessions,
+    router,
+    hooks,
+    log,
+    maxResourcesPerAccount: MAX_RESOURCES_PER_ACCOUNT,
+    stats: metrics.stanzas,
+  };
 
   const server: ParleyServer = {
     config,
@@ -93,6 +120,7 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
     modules,
     accounts: accountService,
     roster: rosterService,
+    metrics,
     ports: {},
     async listen() {
       let tlsContext: tls.SecureContext | undefined;
@@ -102,18 +130,7 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
       tlsContext = tls.createSecureContext({ cert: material.cert, key: material.key, minVersion: "TLSv1.2" });
       if (config.c2s.enabled) {
         listener = new C2sListener(
-          {
-            domain: config.domain,
-            requireTls: config.c2s.requireTls,
-            maxStanzaBytes: config.limits.maxStanzaBytes,
-            maxDepth: config.limits.maxDepth,
-            sasl: saslProvider(accountService.credentials, config.domain),
-            sessions,
-            router,
-            hooks,
-            log,
-            maxResourcesPerAccount: MAX_RESOURCES_PER_ACCOUNT,
-          },
+          streamHost,
           {
             host: config.c2s.host,
             port: config.c2s.port,
@@ -130,15 +147,51 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
         server.ports = { c2s: ports.port, c2sTls: ports.tlsPort };
         if (!config.c2s.requireTls) log.warn("c2s.requireTls is false: clients may authenticate without TLS (meant for loopback benchmarks only)");
       }
+      if (config.http.enabled) {
+        http = new HttpServer({
+          domain: config.domain,
+          http: config.http,
+          maxStanzaBytes: config.limits.maxStanzaBytes,
+          streamHost,
+          streams: {
+            idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
+            authTimeoutMs: AUTH_TIMEOUT_MS,
+            keepaliveMs: KEEPALIVE_MS,
+            maxConnectionsPerAddress: MAX_CONNECTIONS_PER_ADDRESS,
+          },
+          metrics,
+          tls: { cert: material.cert, key: material.key },
+          readiness: [
+            { name: "database", run: () => db.query("SELECT 1") },
+            {
+              name: "listeners",
+              run: () => {
+                if (!running) throw new Error("the server is not (or no longer) running");
+              },
+            },
+          ],
+          log,
+        });
+        const hp = await http.listen();
+        server.ports.http = hp.port;
+        server.ports.https = hp.tlsPort;
+      }
       admin = new AdminServer(server);
       await admin.listen(config.admin.socket);
-      log.info({ domain: config.domain, c2s: server.ports.c2s, c2sTls: server.ports.c2sTls, database: config.database.kind, admin: config.admin.socket }, "Parley is running");
+      running = true;
+      log.info({ domain: config.domain, c2s: server.ports.c2s, c2sTls: server.ports.c2sTls, http: server.ports.http, https: server.ports.https, database: config.database.kind, admin: config.admin.socket }, "Parley is running");
     },
     async stop() {
+      running = false;
       await admin?.close();
+      // Before any client stream ends: XEP-0198 sessions store or bounce what their clients
+      // did not acknowledge, while every module and the database are still there.
+      await hooks.notify(StreamEvents.shutdown, { condition: "system-shutdown" });
+      await http?.close();
       await listener?.close();
       await modules.unloadAll();
       await db.close();
+      metrics.close();
     },
   };
   return server;

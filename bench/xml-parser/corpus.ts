@@ -2,9 +2,11 @@
 // chat messages with bodies (some non-ASCII, some escaped), presences with entity caps,
 // roster results, pings and disco replies, in proportions seen on a busy server.
 
-export const STREAM_HEADER =
-  "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' " +
+export const XML_DECL = "<?xml version='1.0'?>";
+export const STREAM_OPEN =
+  "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' " +
   "to='example.com' from='juliet@example.com' version='1.0' xml:lang='en'>";
+export const STREAM_HEADER = XML_DECL + STREAM_OPEN;
 
 /** Small deterministic PRNG (mulberry32) so every run parses the same bytes. */
 export function mulberry32(seed: number): () => number {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
@@ -39,9 +39,15 @@ describe("openDatabase", () => {
     await db.close();
   });
 
-  it("explains a SQLite file that cannot be opened", async () => {
-    await assert.rejects(openDatabase("sqlite:/proc/parley-cannot/x.sqlite"), (err: Error) => {
-      assert.match(err.message, /^cannot open SQLite database sqlite:\/proc\/parley-cannot\/x\.sqlite/);
+  it("explains a SQLite file that cannot be opened", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "parley-open-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "not-a-folder");
+    writeFileSync(file, "");
+    const url = `sqlite:${file}/x.sqlite`;
+    await assert.rejects(openDatabase(url), (err: Error) => {
+      assert.ok(err.message.startsWith(`cannot open SQLite database ${url}`), err.message);
+      assert.match(err.message, /EEXIST|ENOTDIR/);
       return true;
     });
   });

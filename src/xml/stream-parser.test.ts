@@ -209,9 +209,8 @@ describe("chunking", () => {
     ...Object.entries(corpora).map(([k, v]) => [k, Buffer.from(v)] as [string, Buffer]),
     ["error: overlong UTF-8", invalidUtf8],
   ];
-  const options = { maxStanzaBytes: 1000 };
-
   for (const [name, bytes] of cases) {
+    const options = name === "error: too large" ? { maxStanzaBytes: 1000 } : undefined;
     test(`${name}: byte-at-a-time and random splits give the whole-input result`, () => {
       const whole = run([bytes], options).log;
       if (!name.startsWith("error")) assert.ok(!whole.some((l) => l.startsWith("error")), whole.join("\n"));
@@ -252,8 +251,9 @@ describe("chunking", () => {
     const t0 = performance.now();
     const out = run(bytewise(bytes));
     assert.equal(out.error, null);
-    assert.equal(out.stanzas[0].getChildText("body")?.length, 6 * 25000);
-    assert.ok(performance.now() - t0 < 3000, "took too long");
+    assert.equal(out.stanzas[0].getChildText("body"), "x&y ".repeat(25000));
+    // ~0.3 s normally; a quadratic re-scan would take minutes.
+    assert.ok(performance.now() - t0 < 10_000, "took too long");
   });
 });
 
@@ -328,7 +328,7 @@ describe("restricted XML (RFC 6120 §11.1)", () => {
     assertError(out, "restricted-xml", /DOCTYPE/);
     assert.equal(out.stanzas.length, 0);
     assertError(runStream("<message><body>&lol9;</body></message>"), "not-well-formed", /undefined entity "&lol9;"/);
-    assert.ok(performance.now() - t0 < 100);
+    assert.ok(performance.now() - t0 < 1000, "nothing may be expanded");
   });
 
   test("malformed markup declarations are not-well-formed", () => {
@@ -444,6 +444,13 @@ describe("namespaces", () => {
     assert.equal(runStream("<stream:error><x/></stream:error>").error, null);
   });
 
+  test("an inner declaration shadows an outer one until its element closes", () => {
+    // Observable through attribute uniqueness: p:a and q:a clash only while q means u1.
+    assertError(runStream("<m xmlns:p='u1' xmlns:q='u2'><x xmlns:q='u1' p:a='1' q:a='2'/></m>"), "not-well-formed", /repeats/);
+    assert.equal(runStream("<m xmlns:p='u1' xmlns:q='u2'><x xmlns:q='u3'/><y p:a='1' q:a='2'/></m>").error, null);
+    assertError(runStream("<m xmlns:p='u1' xmlns:q='u2'><x xmlns:q='u3'/><y xmlns:q='u1' p:a='1' q:a='2'/></m>"), "not-well-formed");
+  });
+
   test("reserved prefixes and empty bindings", () => {
     assert.equal(runStream("<m xml:lang='en' xmlns:xml='http://www.w3.org/XML/1998/namespace'/>").error, null);
     assertError(runStream("<m xmlns:xml='urn:x'/>"), "not-well-formed");
@@ -492,7 +499,9 @@ describe("limits", () => {
     parser.write(HEADER + "<message id='");
     for (let i = 0; i < 100 && out.error === null; i++) parser.write("x".repeat(100));
     assertError(out, "policy-violation");
-    assertError(runStream("<m" + "x".repeat(2000) + "/>"), "policy-violation", /name longer than 1024/);
+    const longName = HEADER + "<m" + "x".repeat(2000) + "/>";
+    assertError(run([longName]), "policy-violation", /name longer than 1024/);
+    assertError(run(bytewise(Buffer.from(longName))), "policy-violation", /name longer than 1024/);
   });
 
   test("an oversized stream header is refused", () => {
@@ -635,9 +644,7 @@ describe("fuzzing", () => {
     const t0 = performance.now();
     let errors = 0;
     for (let i = 0; i < 2000; i++) {
-      const src = seeds[i % seeds.length];
-      const b = Buffer.from(src);
-      const mutated: number[] = Array.from(b);
+      const mutated: number[] = Array.from(seeds[i % seeds.length]);
       const edits = 1 + Math.floor(rnd() * 6);
       for (let e = 0; e < edits; e++) {
         const at = Math.floor(rnd() * mutated.length);
@@ -652,11 +659,7 @@ describe("fuzzing", () => {
       const framing = i % 5 === 0 ? "websocket" : "stream";
       const { parser, out } = recorder({ framing, maxStanzaBytes: 4096, maxDepth: 8 });
       const pieces = framing === "websocket" ? [bytes] : randomSplit(bytes, rnd, 1 + Math.floor(rnd() * 100));
-      let after = 0;
-      for (const p of pieces) {
-        parser.write(p); // must not throw
-        if (out.error) after++;
-      }
+      for (const p of pieces) parser.write(p); // must not throw
       parser.end();
       if (out.error) {
         errors++;
@@ -665,6 +668,7 @@ describe("fuzzing", () => {
       }
     }
     assert.ok(errors > 500, `mutations should mostly be caught (${errors})`);
-    assert.ok(performance.now() - t0 < 5000, "fuzzing took too long");
+    // ~0.5 s normally; generous so that a loaded CI machine does not fail it.
+    assert.ok(performance.now() - t0 < 30_000, "fuzzing took too long");
   });
 });

@@ -1,9 +1,11 @@
 // Streaming parser for XMPP streams (RFC 6120 §4, §11) and RFC 7395 WebSocket frames.
 //
-// Hand-written state machine over decoded text. Every write() is decoded strictly from UTF-8
-// (a character split by a chunk boundary is carried over), checked once for characters XML 1.0
-// forbids, then tokenised with indexOf fast-forwarding in text and attribute values. Partial tokens are carried between chunks as string pieces in the state that was
-// interrupted, so a chunk may end at any byte without ever re-scanning earlier input.
+// Hand-written state machine over decoded text. Input is decoded strictly from UTF-8 (a
+// character split by a chunk boundary is carried over), scanned once per chunk for characters
+// XML 1.0 forbids, then tokenised with indexOf fast-forwarding through text and attribute values.
+// A token cut by the end of a chunk is kept as a string piece in the state that was interrupted,
+// so chunks may end at any byte and earlier input is never re-scanned. Errors are positional:
+// everything before the offending byte is delivered first, whatever the chunking.
 //
 // Restricted XML (RFC 6120 §11.1): DOCTYPE, DTD declarations, comments and processing
 // instructions are refused with "restricted-xml"; the one XML declaration before the stream
@@ -143,15 +145,40 @@ function isWs(c: number): boolean {
   return c === 32 || c === 10 || c === 9 || c === 13;
 }
 
-/** Index of the first character at or after `pos` that cannot continue a name. */
+let nameHash = 0; // hash of the name nameEnd() last scanned
+
+/** Index of the first character at or after `pos` that cannot continue a name (hash in nameHash). */
 function nameEnd(s: string, pos: number): number {
   const len = s.length;
+  let h = 0;
   while (pos < len) {
     const c = s.charCodeAt(pos);
     if (c < 128 ? (NAME[c] & 2) === 0 : !nameCharNonAscii(c)) break;
+    h = (Math.imul(h, 31) + c) | 0;
     pos++;
   }
+  nameHash = h;
   return pos;
+}
+
+// Names repeat endlessly in XMPP (message, body, to, id, xmlns...). Reusing one string per name,
+// instead of slicing a fresh copy each time, saves allocation and, above all, the string-table
+// lookup V8 makes whenever a fresh string becomes a property key (every attribute name).
+// Shared by all parsers; direct-mapped, so a collision just replaces the entry.
+const INTERN_SIZE = 1024;
+const INTERN_MAX_LENGTH = 32;
+const internTable: string[] = new Array<string>(INTERN_SIZE).fill("");
+
+/** s[pos, end) as a string, from the intern table when possible; nameEnd(s, pos) must have just returned end. */
+function internName(s: string, pos: number, end: number): string {
+  const n = end - pos;
+  if (n > INTERN_MAX_LENGTH) return s.slice(pos, end);
+  const slot = (nameHash ^ (nameHash >>> 10)) & (INTERN_SIZE - 1);
+  const cached = internTable[slot];
+  if (cached.length === n && s.startsWith(cached, pos)) return cached;
+  const name = s.slice(pos, end);
+  internTable[slot] = name;
+  return name;
 }
 
 // Characters outside XML 1.0 `Char`. Lone surrogates are caught separately (strict UTF-8
@@ -238,6 +265,7 @@ export class StreamParser {
 
   // Lifecycle.
   private stopped = false; // after an error, end(), or the end of the stream
+  private writing = false; // inside write(), guards against re-entrant writes from handlers
   private generation = 0; // bumped by reset(): a write() in progress abandons its chunk
   private failure: XmlStreamError | null = null; // the error fail() is throwing
   private atStreamStart = true; // nothing decoded yet: a BOM may be skipped
@@ -259,6 +287,7 @@ export class StreamParser {
   private attrNames: string[] = []; // names on the current tag, [0, attrCount)
   private nsDeclCount = 0; // xmlns:prefix attributes on the current tag
   private prefixedAttrCount = 0; // other prefixed attributes on the current tag
+  private defaultNs: string | null = null; // the current tag's xmlns attribute (read here, not from attrs: cheaper)
   private inDecl = false; // S_TAG is reading the XML declaration's pseudo-attributes
   private bang = ""; // characters after '<!', until the construct is recognised
   private cdata = "";
@@ -268,15 +297,19 @@ export class StreamParser {
   // Tree: the open elements of the current stanza (the stream root is not kept).
   private stack: Element[] = [];
 
-  // Namespace prefixes in scope, with the nesting level that declared them (0 = stream header).
-  private nsPrefix: string[] = [];
-  private nsUri: string[] = [];
+  // Namespace prefixes in scope: prefix → bound URIs, innermost last. A map, not a list to scan:
+  // depth × attributes allows thousands of bindings, and a stanza could look them up thousands
+  // of times. The declarations are also logged in order, with their nesting level (0 = stream
+  // header), to be undone when their element closes.
+  private nsScopes = new Map<string, string[]>();
+  private nsDeclared: string[] = [];
   private nsLevel: number[] = [];
 
   // Size accounting of the current unit (stream framing only).
   private inUnit = false;
   private unitFrom = 0; // index in the current chunk where the unit (or this chunk's part of it) starts
   private unitBytes = 0; // bytes of the unit in earlier chunks
+  private unitStanza = ""; // name of the stanza the unit holds, for error messages
   private ascii = true; // current chunk is ASCII: string indices are byte offsets
 
   // Per-chunk lookahead: index of the next occurrence at or after the last query (chunk length if
@@ -306,6 +339,10 @@ export class StreamParser {
    */
   write(chunk: Buffer | string): void {
     if (this.stopped) return;
+    // The tokenizer's state belongs to the chunk being parsed: a handler may reset() or end()
+    // the parser, but feeding it more input from inside a handler would interleave two chunks.
+    if (this.writing) throw new Error("StreamParser.write() called from one of its own event handlers");
+    this.writing = true;
     try {
       if (this.websocket) this.writeFrame(chunk);
       else if (typeof chunk === "string") this.writeString(chunk);
@@ -315,6 +352,8 @@ export class StreamParser {
       if (e !== this.failure) throw e;
       this.failure = null;
       this.events.error(e as XmlStreamError);
+    } finally {
+      this.writing = false;
     }
   }
 
@@ -469,8 +508,8 @@ export class StreamParser {
     this.cdataCarried = false;
     this.text = "";
     this.stack.length = 0;
-    this.nsPrefix.length = 0;
-    this.nsUri.length = 0;
+    this.nsScopes.clear();
+    this.nsDeclared.length = 0;
     this.nsLevel.length = 0;
     this.inUnit = false;
     this.unitBytes = 0;
@@ -612,6 +651,7 @@ export class StreamParser {
           this.inUnit = true;
           this.unitFrom = pos;
           this.unitBytes = 0;
+          this.unitStanza = "";
         }
         this.state = S_LT;
         return pos + 1;
@@ -648,13 +688,13 @@ export class StreamParser {
     return pos;
   }
 
-  /** Appends s[pos, end) to the name being read, enforcing maxNameLength. */
+  /** Appends s[pos, end) (just scanned by nameEnd) to the name being read, enforcing maxNameLength. */
   private growName(current: string, s: string, pos: number, end: number): string {
-    const name = current.length === 0 ? s.slice(pos, end) : current + s.slice(pos, end);
-    if (name.length > this.limits.maxNameLength) {
+    if (current.length + end - pos > this.limits.maxNameLength) {
       this.fail("policy-violation", `name longer than ${this.limits.maxNameLength} characters`);
     }
-    return name;
+    if (current.length === 0 && end < s.length) return internName(s, pos, end); // whole name in this chunk
+    return current + s.slice(pos, end);
   }
 
   private scanElementName(s: string, pos: number): number {
@@ -666,6 +706,7 @@ export class StreamParser {
     this.attrCount = 0;
     this.nsDeclCount = 0;
     this.prefixedAttrCount = 0;
+    this.defaultNs = null;
     if (isWs(c)) {
       this.sawSpace = true;
       this.state = S_TAG;
@@ -786,10 +827,9 @@ export class StreamParser {
     if (name === "__proto__") Object.defineProperty(attrs, name, { value, enumerable: true, writable: true, configurable: true });
     else attrs[name] = value;
     if (name.charCodeAt(0) === 120 /* x */ && name.startsWith("xmlns")) {
-      if (name.length > 5) {
-        if (name.charCodeAt(5) === 58) this.nsDeclCount++;
-        else if (name.indexOf(":") !== -1) this.prefixedAttrCount++;
-      }
+      if (name.length === 5) this.defaultNs = value;
+      else if (name.charCodeAt(5) === 58) this.nsDeclCount++;
+      else if (name.indexOf(":") !== -1) this.prefixedAttrCount++;
     } else if (name.indexOf(":") !== -1) {
       this.prefixedAttrCount++;
     }
@@ -992,7 +1032,7 @@ export class StreamParser {
     let k = 0;
     for (const key of keys) {
       while (k < order.length && order[k] !== key) k++;
-      if (k === order.length) this.fail("not-well-formed", `unexpected "${key}" in the XML declaration`);
+      if (k === order.length) this.fail("not-well-formed", `"${key}" is unknown or out of order in the XML declaration`);
     }
     if (keys[0] !== "version" || !/^1\.[0-9]+$/.test(attrs.version)) {
       this.fail("not-well-formed", "XML declaration must start with version=\"1.0\"");
@@ -1021,6 +1061,7 @@ export class StreamParser {
     if (level > this.limits.maxDepth) {
       this.fail("policy-violation", `elements nested deeper than ${this.limits.maxDepth} levels`);
     }
+    if (level === 1) this.unitStanza = name;
     if (level === 1 && this.websocket) {
       if (!this.streamOpen && name !== "open") {
         this.fail("invalid-namespace", `expected <open xmlns='${NS_FRAMING}'/>, got <${name}>`);
@@ -1082,8 +1123,7 @@ export class StreamParser {
     const ns = this.nsLevel;
     while (ns.length !== 0 && ns[ns.length - 1] === level) {
       ns.pop();
-      this.nsPrefix.pop();
-      this.nsUri.pop();
+      this.nsScopes.get(this.nsDeclared.pop()!)!.pop();
     }
     if (level !== 1) return;
     if (!this.websocket) {
@@ -1120,7 +1160,7 @@ export class StreamParser {
 
   private failTooLarge(): never {
     const max = this.limits.maxStanzaBytes;
-    if (this.stack.length !== 0) this.fail("policy-violation", `stanza <${this.stack[0].name}> exceeds ${max} bytes`);
+    if (this.unitStanza !== "") this.fail("policy-violation", `stanza <${this.unitStanza}> exceeds ${max} bytes`);
     this.fail("policy-violation", (this.streamOpen ? "element" : "stream header") + ` exceeds ${max} bytes`);
   }
 
@@ -1128,9 +1168,7 @@ export class StreamParser {
 
   private lookupPrefix(prefix: string): string | undefined {
     if (prefix === "xml") return NS_XML;
-    const p = this.nsPrefix;
-    for (let i = p.length - 1; i >= 0; i--) if (p[i] === prefix) return this.nsUri[i];
-    return undefined;
+    return this.nsScopes.get(prefix)?.at(-1);
   }
 
   /** Binds this tag's prefixes, then checks that every prefix it uses is bound. */
@@ -1146,13 +1184,15 @@ export class StreamParser {
           this.fail("not-well-formed", `prefix "${prefix}" may not be bound to "${uri}"`);
         }
         if (uri === "") this.fail("not-well-formed", `namespace prefix "${prefix}" bound to an empty name`);
-        this.nsPrefix.push(prefix);
-        this.nsUri.push(uri);
+        const uris = this.nsScopes.get(prefix);
+        if (uris === undefined) this.nsScopes.set(prefix, [uri]);
+        else uris.push(uri);
+        this.nsDeclared.push(prefix);
         this.nsLevel.push(level);
       }
     }
-    const dflt = attrs.xmlns;
-    if (dflt === NS_XML || dflt === NS_XMLNS) this.fail("not-well-formed", `"${dflt}" cannot be the default namespace`);
+    const dflt = this.defaultNs;
+    if (dflt !== null && (dflt === NS_XML || dflt === NS_XMLNS)) this.fail("not-well-formed", `"${dflt}" cannot be the default namespace`);
 
     const colon = name.indexOf(":");
     if (colon !== -1) {

@@ -150,4 +150,108 @@ describe("bad input", { concurrency: true }, () => {
     assert.equal(await c.streamError(), "unsupported-stanza-type");
     await c.waitClosed();
   });
+  test("an IQ without an id, or with an unknown type → bad-request (RFC 6120 §8.2.3)", async (t) => {
+    const c = await loggedIn(t, p, "iqcheck");
+    c.send("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+    const e1 = await c.next((e) => e.is("iq") && e.attrs.id === undefined);
+    assert.equal(e1.attrs.type, "error", e1.toString());
+    assert.equal(stanzaErrorCondition(e1), "bad-request");
+    for (const [id, type] of [["t1", "bogus"], ["t2", undefined]] as const) {
+      c.send(`<iq ${type ? `type='${type}' ` : ""}id='${id}'><ping xmlns='urn:xmpp:ping'/></iq>`);
+      const e = await c.next((el) => el.is("iq") && el.attrs.id === id);
+      assert.equal(e.attrs.type, "error", e.toString());
+      assert.equal(stanzaErrorCondition(e), "bad-request", e.toString());
+    }
+    // An id-less response is silently dropped, never answered.
+    c.send("<iq type='result'/>");
+    c.send("<iq type='get' id='after'><ping xmlns='urn:xmpp:ping'/></iq>");
+    assert.equal((await c.next((e) => e.attrs.id === "after")).attrs.type, "result");
+    assert.equal(c.all.filter((e) => e.is("iq") && e.attrs.type === "error").length, 3, c.text);
+  });
+
+  test("an IQ get/set with no child or two children → bad-request", async (t) => {
+    const c = await loggedIn(t, p, "iqkids");
+    c.send("<iq type='get' id='k0'/>");
+    c.send("<iq type='set' id='k2'><a xmlns='urn:a'/><b xmlns='urn:b'/></iq>");
+    for (const id of ["k0", "k2"]) assert.equal(stanzaErrorCondition(await c.next((e) => e.attrs.id === id)), "bad-request");
+  });
+
+  test("invalid UTF-8 → not-well-formed", async (t) => {
+    const c = await loggedIn(t, p, "utf8");
+    c.socket.write(Buffer.concat([Buffer.from("<message to='bob@localhost'><body>"), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from("</body></message>")]));
+    assert.equal(await c.streamError(), "not-well-formed");
+    await c.waitClosed();
+  });
+
+  test("an undefined entity (&nbsp;) → not-well-formed; the five predefined ones and character references pass", async (t) => {
+    const c = await loggedIn(t, p, "ent2");
+    c.send("<iq type='get' id='ok' to='localhost'><ping xmlns='urn:xmpp:ping' a='&lt;&amp;&#65;&#x42;&quot;&apos;&gt;'/></iq>");
+    assert.equal((await c.next((e) => e.attrs.id === "ok")).attrs.type, "result");
+    c.send("<message to='bob@localhost'><body>&nbsp;</body></message>");
+    assert.equal(await c.streamError(), "not-well-formed");
+  });
+
+  test("nesting deeper than the limit → policy-violation", async (t) => {
+    const c = await loggedIn(t, p, "deep");
+    c.send("<message to='bob@localhost'>" + "<a>".repeat(200) + "</a>".repeat(200) + "</message>");
+    assert.equal(await c.streamError(), "policy-violation");
+  });
+
+  test("bad stream headers: host-unknown, invalid-namespace, unsupported-version, unsupported-encoding, text before the header", async () => {
+    const S = "xmlns:stream='http://etherx.jabber.org/streams'";
+    const cases: Array<[string, string]> = [
+      [`<stream:stream to='example.org' version='1.0' xmlns='jabber:client' ${S}>`, "host-unknown"],
+      [`<stream:stream to='localhost' version='1.0' xmlns='jabber:server' ${S}>`, "invalid-namespace"],
+      [`<stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='urn:wrong'>`, "invalid-namespace"],
+      [`<stream:stream to='localhost' xmlns='jabber:client' ${S}>`, "unsupported-version"],
+      [`<?xml version='1.0' encoding='UTF-16'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' ${S}>`, "unsupported-encoding"],
+      ["GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", "not-well-formed"],
+    ];
+    await Promise.all(
+      cases.map(async ([header, condition]) => {
+        const c = await RawClient.connect(p.port);
+        try {
+          c.send(header);
+          assert.equal(await c.streamError(), condition, header);
+          await c.waitClosed();
+        } finally {
+          c.destroy();
+        }
+      }),
+    );
+  });
+
+  test("SASL input errors: invalid-mechanism, incorrect-encoding, invalid-authzid; too many failures end the stream", async (t) => {
+    const c = await RawClient.connect(p.port);
+    t.after(() => c.destroy());
+    await c.openStream();
+    await c.startTls();
+    await c.openStream();
+    const sasl = async (xml: string) => {
+      c.send(xml);
+      return c.next((e) => e.attrs.xmlns === NS_SASL && (e.name === "failure" || e.name === "success" || e.name === "challenge"));
+    };
+    const cond = (e: { getChildElements(): Array<{ name: string }> }) => e.getChildElements().find((x) => x.name !== "text")?.name;
+    assert.equal(cond(await sasl(`<auth xmlns='${NS_SASL}' mechanism='DIGEST-MD5'/>`)), "invalid-mechanism");
+    assert.equal(cond(await sasl(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>!!!!</auth>`)), "incorrect-encoding");
+    const authzid = Buffer.from("bob@localhost\0alice\0alicepw").toString("base64");
+    assert.equal(cond(await sasl(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${authzid}</auth>`)), "invalid-authzid");
+    const wrong = Buffer.from("\0alice\0wrong").toString("base64");
+    for (let i = 0; i < 10 && !c.all.some((e) => e.name === "stream:error"); i++) {
+      c.send(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${wrong}</auth>`);
+      await c.next((e) => (e.attrs.xmlns === NS_SASL && e.name === "failure") || e.name === "stream:error");
+    }
+    const err = c.all.find((e) => e.name === "stream:error");
+    assert.ok(err, "the stream ends after repeated failures: " + c.text.slice(-500));
+    assert.ok(err.getChild("policy-violation"), err.toString());
+    assert.ok(c.all.filter((e) => e.name === "failure").length >= 3, "at least a few retries are allowed (RFC 6120 §6.4.5)");
+    await c.waitClosed();
+  });
+
+  test("the client closing its stream gets the server's </stream:stream> and the TCP close", async (t) => {
+    const c = await loggedIn(t, p, "bye");
+    c.send("</stream:stream>");
+    await c.waitClosed();
+    assert.match(c.text, /<\/stream:stream>\s*$/);
+  });
 });

@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import tls from "node:tls";
-import { client, xml, type XmppClient } from "@xmpp/client";
+import { xml, type XmppClient } from "@xmpp/client";
 import { startParley, type TestParley } from "../support/parley.ts";
 import { PYTHON } from "../support/slixmpp.ts";
 import { NS_SASL, NS_TLS, RawClient } from "./support/raw-client.ts";
 import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix } from "./support/scenario.ts";
+import { within, xmppjs as makeXmppjs } from "./support/xmppjs.ts";
 
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"; // the test server's self-signed certificate, loopback only
 
@@ -199,20 +200,8 @@ describe("streams", { concurrency: true }, () => {
   });
 
   // --- @xmpp/client -------------------------------------------------------------------------
-  const xmppjs = (username: string, password: string, resource: string, mechanism?: string): XmppClient => {
-    const c = client({
-      service: `xmpp://127.0.0.1:${p.port}`,
-      domain: "localhost",
-      resource,
-      credentials: async (authenticate, offered) => {
-        assert.ok(!mechanism || offered.includes(mechanism), `${mechanism} offered: ${offered.join(" ")}`);
-        await authenticate({ username, password }, mechanism ?? offered[0]);
-      },
-    });
-    c.on("error", () => {});
-    c.reconnect.stop();
-    return c;
-  };
+  const xmppjs = (username: string, password: string, resource: string, mechanism?: string): XmppClient =>
+    makeXmppjs(p.port, username, password, resource, mechanism);
 
   for (const mech of ["SCRAM-SHA-1", "PLAIN"]) {
     test(`@xmpp/client logs in with ${mech} (STARTTLS) and pings`, async (t) => {
@@ -220,7 +209,7 @@ describe("streams", { concurrency: true }, () => {
       await addPrefixedUsers(p, prefix, ["alice"]);
       const c = xmppjs(prefix + "alice", "alicepw", "js", mech);
       t.after(() => c.stop().catch(() => {}));
-      const jid = await withTimeoutP(c.start(), 8000, "xmpp.js start");
+      const jid = await within(c.start(), 15000, "xmpp.js start");
       assert.equal(String(jid), `${prefix}alice@localhost/js`);
       const r = await c.iqCaller.request(xml("iq", { type: "get", id: "ping1" }, xml("ping", { xmlns: "urn:xmpp:ping" })), 5000);
       assert.equal(r.attrs.type, "result");
@@ -230,7 +219,7 @@ describe("streams", { concurrency: true }, () => {
 
   test("@xmpp/client: wrong password → SASL not-authorized", async () => {
     const c = xmppjs("alice", "nope", "js-bad", "SCRAM-SHA-1");
-    const err = await withTimeoutP(c.start().then(() => undefined, (e: any) => e), 8000, "xmpp.js start");
+    const err = await within(c.start().then(() => undefined, (e: any) => e), 15000, "xmpp.js start");
     assert.ok(err, "login must fail");
     assert.equal(err.condition, "not-authorized", String(err));
     await c.stop().catch(() => {});
@@ -305,12 +294,4 @@ function sockopt(serverPort: number, clientPort: number): Promise<{ nodelay: num
       }
     });
   });
-}
-
-function withTimeoutP<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }

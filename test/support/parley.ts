@@ -40,6 +40,7 @@ export async function startParley(opts: StartOptions = {}): Promise<TestParley> 
     PARLEY_C2S_TLS_PORT: "0",
     PARLEY_HTTP_HOST: "127.0.0.1",
     PARLEY_HTTP_PORT: "0",
+    PARLEY_HTTP_TLS_PORT: "0",
     PARLEY_LOG_LEVEL: process.env.PARLEY_TEST_LOG_LEVEL ?? "warn",
     ...(pg ? { PARLEY_DATABASE_URL: pg.url } : {}),
     ...opts.env,

@@ -43,7 +43,15 @@ test("no file: every default, fully resolved", (t) => {
   assert.equal(c.dataDir, join(dir, "data"));
   assert.deepEqual(c.database, { kind: "sqlite", url: `sqlite:${join(dir, "data", "parley.sqlite")}`, file: join(dir, "data", "parley.sqlite") });
   assert.deepEqual(c.c2s, { enabled: true, host: "0.0.0.0", port: 5222, tlsPort: 5223, requireTls: true });
-  assert.deepEqual(c.http, { enabled: true, host: "0.0.0.0", port: 5280 });
+  assert.deepEqual(c.http, {
+    enabled: true,
+    host: "0.0.0.0",
+    port: 5280,
+    tlsPort: 5281,
+    websocketUrl: "",
+    websocketTrustedInsecure: "loopback",
+    metricsAllow: "loopback,private",
+  });
   assert.deepEqual(c.tls, { cert: "", key: "" });
   assert.deepEqual(c.limits, { maxStanzaBytes: 262144, maxDepth: 64, idleTimeoutSeconds: 600, offlineQuota: 1000 });
   assert.equal(c.log.level, "info");

@@ -8,6 +8,7 @@ export type {
   DatabaseConfig,
   HttpConfig,
   LimitsConfig,
+  StreamManagementConfig,
   LogConfig,
   LogLevel,
   ParleyConfig,

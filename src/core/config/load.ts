@@ -146,6 +146,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): ParleyConfig {
       enabled: bool("http.enabled"),
       host: str("http.host"),
       port: num("http.port"),
+      tlsPort: num("http.tlsPort"),
+      websocketUrl: str("http.websocketUrl"),
+      websocketTrustedInsecure: str("http.websocketTrustedInsecure"),
+      metricsAllow: str("http.metricsAllow"),
     },
     tls: {
       cert: tlsCert === "" ? "" : resolve(cwd, tlsCert),
@@ -156,6 +160,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): ParleyConfig {
       maxDepth: num("limits.maxDepth"),
       idleTimeoutSeconds: num("limits.idleTimeoutSeconds"),
       offlineQuota: num("limits.offlineQuota"),
+    },
+    streamManagement: {
+      resumeTimeoutSeconds: num("streamManagement.resumeTimeoutSeconds"),
+      maxUnackedStanzas: num("streamManagement.maxUnackedStanzas"),
     },
     log: { level: str("log.level") as LogLevel },
     admin: { socket: adminSocket },
@@ -249,7 +257,10 @@ function checkPortClashes(config: ParleyConfig, source: (path: string) => string
     listeners.push({ path: "c2s.port", host: config.c2s.host, port: config.c2s.port });
     listeners.push({ path: "c2s.tlsPort", host: config.c2s.host, port: config.c2s.tlsPort });
   }
-  if (config.http.enabled) listeners.push({ path: "http.port", host: config.http.host, port: config.http.port });
+  if (config.http.enabled) {
+    listeners.push({ path: "http.port", host: config.http.host, port: config.http.port });
+    listeners.push({ path: "http.tlsPort", host: config.http.host, port: config.http.tlsPort });
+  }
   for (let i = 0; i < listeners.length; i++) {
     for (let j = i + 1; j < listeners.length; j++) {
       const a = listeners[i];

@@ -8,6 +8,7 @@
 // SCREAMING_SNAKE_CASE (`c2s.tlsPort` → PARLEY_C2S_TLS_PORT). See `envName`.
 
 import { isIP } from "node:net";
+import { checkAddressList } from "../transport/address-list.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,6 +24,7 @@ export interface ParleyConfig {
   /** Absolute PEM paths, or both "" → self-signed material under <dataDir>/tls/. */
   readonly tls: TlsConfig;
   readonly limits: LimitsConfig;
+  readonly streamManagement: StreamManagementConfig;
   readonly log: LogConfig;
   readonly admin: AdminConfig;
   /** Absolute path of the YAML file that was read, or null when none was. */
@@ -46,6 +48,14 @@ export interface HttpConfig {
   readonly enabled: boolean;
   readonly host: string;
   readonly port: number;
+  /** HTTPS port (same certificate as c2s): wss:// for WebSocket. */
+  readonly tlsPort: number;
+  /** Public WebSocket URL advertised in host-meta; "" = derived from each request. */
+  readonly websocketUrl: string;
+  /** Address list (address-list.ts) whose plain ws:// connections count as secure. */
+  readonly websocketTrustedInsecure: string;
+  /** Address list allowed to read /metrics. */
+  readonly metricsAllow: string;
 }
 
 export interface TlsConfig {
@@ -58,6 +68,13 @@ export interface LimitsConfig {
   readonly maxDepth: number;
   readonly idleTimeoutSeconds: number;
   readonly offlineQuota: number;
+}
+
+export interface StreamManagementConfig {
+  /** XEP-0198: seconds a session whose connection dropped waits for the client to resume; 0 = no resumption. */
+  readonly resumeTimeoutSeconds: number;
+  /** Stanzas sent to one client and not yet acknowledged; beyond this the stream ends. */
+  readonly maxUnackedStanzas: number;
 }
 
 export interface LogConfig {
@@ -145,6 +162,17 @@ function checkDatabaseUrl(value: string): string | undefined {
   return expected;
 }
 
+function checkWebSocketUrl(value: string): string | undefined {
+  if (value === "") return undefined;
+  const expected = '"" or a ws:// or wss:// URL such as wss://chat.example.com/xmpp-websocket';
+  try {
+    const u = new URL(value);
+    return (u.protocol === "wss:" || u.protocol === "ws:") && u.hostname !== "" ? undefined : expected;
+  } catch {
+    return expected;
+  }
+}
+
 const lower = (v: string): string => v.toLowerCase();
 
 // ---------------------------------------------------------------------------------------
@@ -199,6 +227,25 @@ export const schema: SectionSpec = {
         enabled: { type: "boolean", default: true, doc: "Set to false to open no HTTP port." },
         host: { type: "string", default: "0.0.0.0", doc: "Address to listen on.", check: checkListenHost },
         port: port(5280, "HTTP port. 0 = ephemeral."),
+        tlsPort: port(5281, "HTTPS port (same certificate as c2s), for wss:// WebSocket. 0 = ephemeral."),
+        websocketUrl: {
+          type: "string",
+          default: "",
+          doc: "Public WebSocket URL advertised in host-meta (XEP-0156), e.g. wss://chat.example.com/xmpp-websocket. Empty → derived from each request.",
+          check: checkWebSocketUrl,
+        },
+        websocketTrustedInsecure: {
+          type: "string",
+          default: "loopback",
+          doc: 'Peers whose plain ws:// connections count as TLS-protected (a TLS-terminating proxy on this host): "loopback", "private", "any", "none", IPs and CIDR ranges, comma-separated.',
+          check: checkAddressList,
+        },
+        metricsAllow: {
+          type: "string",
+          default: "loopback,private",
+          doc: 'Peers allowed to read /metrics: "loopback", "private", "any", "none", IPs and CIDR ranges, comma-separated.',
+          check: checkAddressList,
+        },
       },
     },
     tls: {
@@ -242,6 +289,25 @@ export const schema: SectionSpec = {
           min: 0,
           max: 1_000_000,
           doc: "Offline messages kept per user; 0 disables offline storage.",
+        },
+      },
+    },
+    streamManagement: {
+      doc: "XEP-0198 Stream Management: acknowledgements and resumption of dropped client streams.",
+      fields: {
+        resumeTimeoutSeconds: {
+          type: "integer",
+          default: 300,
+          min: 0,
+          max: 86400,
+          doc: "How long a session whose connection dropped waits for its client to resume it; then its unacknowledged stanzas go to offline storage (or bounce). 0 = no resumption, acknowledgements only.",
+        },
+        maxUnackedStanzas: {
+          type: "integer",
+          default: 5000,
+          min: 10,
+          max: 1_000_000,
+          doc: "Stanzas sent to one client and not yet acknowledged; beyond this the stream ends with policy-violation (and they go to offline storage or bounce).",
         },
       },
     },

@@ -41,6 +41,17 @@ export class Router {
    */
   routeFromClient(stanza: Element, origin: Session): MaybePromise<void> {
     const kind = stanza.name as StanzaKind;
+    if (kind === "iq") {
+      // RFC 6120 §8.2.3: an IQ must carry an 'id' and a type of get, set, result or error.
+      // Without this check a get with no id was answered with an id-less result nobody can
+      // match, and an unknown type was routed on and answered service-unavailable.
+      const type = stanza.attrs.type;
+      const validType = type === "get" || type === "set" || type === "result" || type === "error";
+      if (!validType || stanza.attrs.id === undefined) {
+        if (type === "result" || type === "error") return; // never answer a response (§8.3.1)
+        return this.bounce(stanza, new StanzaError("bad-request", validType ? "an IQ needs an 'id' attribute" : "an IQ's type must be get, set, result or error"));
+      }
+    }
     const toAttr = stanza.attrs.to;
     let to: Jid;
     if (toAttr === undefined) {

@@ -25,7 +25,7 @@ export class Session {
   readonly bare: string;
   readonly full: string;
   readonly username: string;
-  private readonly sink: SessionSink;
+  private sink: SessionSink;
   readonly startedAt = Date.now();
 
   /** Last available presence this resource broadcast (undefined = not available). */
@@ -92,5 +92,20 @@ export class Session {
 
   close(condition?: string, text?: string): void {
     this.sink.close(condition, text);
+  }
+
+  /** Where this session's stanzas go now. */
+  get currentSink(): SessionSink {
+    return this.sink;
+  }
+
+  /**
+   * Moves the session to another sink (XEP-0198: a counting/queueing wrapper, which in turn
+   * follows the session from a lost stream to the resumed one). Returns the previous sink.
+   */
+  attach(sink: SessionSink): SessionSink {
+    const prev = this.sink;
+    this.sink = sink;
+    return prev;
   }
 }

@@ -16,6 +16,7 @@ import { DROP } from "../hooks/hooks.ts";
 import type { Logger } from "../log/logger.ts";
 import { StreamEvents, SessionEvents } from "./stream-events.ts";
 import { SerialQueue } from "./serial-queue.ts";
+import type { StanzaCounters } from "../metrics/stanza-counters.ts";
 
 export interface StreamTransport {
   readonly kind: "tcp" | "tls" | "websocket";
@@ -51,9 +52,11 @@ export interface C2sStreamHost {
   readonly log: Logger;
   /** Max resources one account may bind at once. */
   readonly maxResourcesPerAccount: number;
+  /** Stanza counters for metrics (plain field increments; read only when scraped). */
+  readonly stats?: StanzaCounters;
 }
 
-type Stage = "header" | "pre-tls" | "tls-upgrading" | "pre-auth" | "sasl" | "pre-bind" | "bound" | "closed";
+type Stage = "header" | "pre-tls" | "tls-upgrading" | "pre-auth" | "sasl" | "pre-bind" | "bound" | "detached" | "closed";
 
 const MAX_AUTH_ATTEMPTS = 5;
 // Inbound work queued beyond this pauses reading from the socket (backpressure).
@@ -120,6 +123,7 @@ export class C2sStream implements SessionSink {
   write(data: string): void {
     if (this.stage === "closed") return;
     this.lastSent = Date.now();
+    if (this.stage === "bound") this.host.stats?.countOut(data);
     this.transport.write(data);
   }
 
@@ -441,6 +445,7 @@ export class C2sStream implements SessionSink {
       }
       el.attrs.from = session.full;
       if (ns !== undefined) delete el.attrs.xmlns;
+      this.host.stats?.countIn(name);
       if (name === "iq" && el.attrs.type === "set" && el.getChild("session", NS.SESSION) && el.attrs.to === undefined) {
         session.send(x("iq", { type: "result", id: el.attrs.id ?? "" }));
         this.handledInbound++;
@@ -506,9 +511,36 @@ export class C2sStream implements SessionSink {
     this.queue.clear();
     const session = this.session;
     if (!session) return;
+    if (reason === "transport-closed" || reason === "connection-timeout") {
+      // An unfinished stream (XEP-0198 §7): stream management may keep the session alive.
+      const claimed = this.host.hooks.handle(StreamEvents.transportLost, { stream: this, session, reason });
+      if (claimed === true) return;
+    }
     session.closing = true;
     const wasRegistered = this.host.sessions.remove(session);
     if (wasRegistered || reason === "conflict") void this.host.hooks.notify(SessionEvents.closed, { session, reason });
+  }
+
+  /**
+   * XEP-0198 resumption: this freshly authenticated stream (before bind) takes over an existing
+   * session of the same account and carries its stanzas from now on.
+   */
+  adoptSession(session: Session): void {
+    if (this.stage !== "pre-bind" || session.username !== this.username) throw new Error("a session can only be adopted by its own account's stream before bind");
+    this.session = session;
+    this.stage = "bound";
+  }
+
+  /**
+   * Lets go of the session without ending it (it moved to another stream, or its owner ends it);
+   * the stream itself should be closed right after. Nothing the client sends is processed.
+   */
+  detachSession(): Session | undefined {
+    const session = this.session;
+    this.session = undefined;
+    if (this.stage !== "closed") this.stage = "detached";
+    this.queue.clear();
+    return session;
   }
 
   private internalError(err: unknown): void {

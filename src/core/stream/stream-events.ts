@@ -27,6 +27,18 @@ export interface SessionClosedEvent {
   reason: string;
 }
 
+export interface TransportLostPayload {
+  stream: C2sStream;
+  session: Session;
+  /** "transport-closed" (socket closed or failed) or "connection-timeout" (nothing received). */
+  reason: string;
+}
+
+export interface ShutdownPayload {
+  /** The stream error condition every client stream is about to be ended with. */
+  condition: "system-shutdown";
+}
+
 export const StreamEvents = Object.freeze({
   /** Extra stream features offered after authentication. */
   features: defineFoldEvent<Element[], FeaturesContext>("stream/features"),
@@ -34,6 +46,18 @@ export const StreamEvents = Object.freeze({
   nonza: defineHandleEvent<NonzaPayload>("stream/nonza"),
   authenticated: defineNotifyEvent<AuthEvent>("stream/authenticated"),
   authFailed: defineNotifyEvent<{ username: string | undefined; remoteAddress: string; condition: string }>("stream/auth-failed"),
+  /**
+   * The connection of a bound stream went away without the stream being closed (XEP-0198
+   * §7 "unfinished stream"). A handler that returns true takes the session over: the core then
+   * neither removes it from the registry nor fires SessionEvents.closed — the claimer must do
+   * both when the session finally ends. Handlers must answer synchronously.
+   */
+  transportLost: defineHandleEvent<TransportLostPayload>("stream/transport-lost"),
+  /**
+   * server.stop() is about to end every client stream with system-shutdown. Awaited, while
+   * every module and the database are still there (XEP-0198: unacknowledged stanzas → offline).
+   */
+  shutdown: defineNotifyEvent<ShutdownPayload>("stream/shutdown"),
 });
 
 export const SessionEvents = Object.freeze({

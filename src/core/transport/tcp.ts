@@ -7,6 +7,8 @@ import { C2sStream, type C2sStreamHost, type StreamTransport } from "../stream/c
 
 // A client that stops reading while we keep writing would grow our memory without bound.
 const MAX_WRITE_BUFFER = 8 * 1024 * 1024;
+// A direct TLS client that connects and never completes the handshake is dropped after this.
+const DIRECT_TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
 
 class SocketTransport implements StreamTransport {
   readonly kind: "tcp" | "tls";
@@ -95,7 +97,7 @@ export class C2sListener {
   private readonly opts: C2sListenerOptions;
   private readonly log: Logger;
   private plainServer: net.Server | undefined;
-  private tlsServer: tls.Server | undefined;
+  private tlsServer: net.Server | undefined;
   readonly streams = new Set<C2sStream>();
   private readonly perAddress = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -111,13 +113,34 @@ export class C2sListener {
     const port = await listenOn(this.plainServer, this.opts.host, this.opts.port);
     let tlsPort: number | undefined;
     if (this.opts.tlsPort !== undefined && this.opts.tlsContext) {
-      this.tlsServer = tls.createServer({ secureContext: this.opts.tlsContext, ALPNProtocols: ["xmpp-client"] }, (socket) => this.accept(socket, true));
-      this.tlsServer.on("tlsClientError", (err) => this.log.debug({ err: err.message }, "direct TLS handshake failed"));
+      // Not tls.createServer: tls.Server ignores a `secureContext` option (it builds its own
+      // from key/cert), so it served no certificate and every direct TLS handshake failed.
+      // Wrapping accepted sockets like STARTTLS does uses the same SecureContext on both ports.
+      const ctx = this.opts.tlsContext;
+      this.tlsServer = net.createServer({ noDelay: true }, (raw) => this.acceptDirectTls(raw, ctx));
       tlsPort = await listenOn(this.tlsServer, this.opts.host, this.opts.tlsPort);
     }
     this.sweepTimer = setInterval(() => this.sweep(), 5000);
     this.sweepTimer.unref();
     return { port, tlsPort };
+  }
+
+  /** XEP-0368 direct TLS: handshake first, then the same stream machine as STARTTLS. */
+  private acceptDirectTls(raw: net.Socket, secureContext: tls.SecureContext): void {
+    raw.setNoDelay(true);
+    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext, ALPNProtocols: ["xmpp-client"] });
+    const timer = setTimeout(() => socket.destroy(), DIRECT_TLS_HANDSHAKE_TIMEOUT_MS).unref();
+    const failed = (err: Error) => {
+      clearTimeout(timer);
+      this.log.debug({ err: err.message, address: raw.remoteAddress }, "direct TLS handshake failed");
+      socket.destroy();
+    };
+    socket.once("error", failed);
+    socket.once("secure", () => {
+      clearTimeout(timer);
+      socket.removeListener("error", failed);
+      this.accept(socket, true);
+    });
   }
 
   private accept(socket: net.Socket, secure: boolean): void {

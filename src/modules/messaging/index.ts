@@ -9,6 +9,10 @@ import { OfflineServiceToken } from "../offline/index.ts";
 import { NS } from "../../protocol/ns.ts";
 import type { Element } from "../../xml/element.ts";
 import { selectRecipients } from "./rules.ts";
+import { MessagingEvents } from "./service.ts";
+
+export { MessagingEvents };
+export type { MessageDelivered } from "./service.ts";
 
 export default defineModule({
   id: "messaging",
@@ -18,6 +22,11 @@ export default defineModule({
     const offline = ctx.use(OfflineServiceToken);
     const sessions = ctx.sessions;
     ctx.feature(NS.CHATSTATES);
+    const hooks = ctx.host.hooks;
+    /** MessagingEvents.delivered; no promise is created unless some module listens. */
+    const delivered = (p: StanzaPayload, recipients: Session[], stored: boolean): void => {
+      if (hooks.has(MessagingEvents.delivered)) void hooks.notify(MessagingEvents.delivered, { stanza: p.stanza, from: p.from, to: p.to, recipients, offline: stored });
+    };
 
     const toBare = (p: StanzaPayload): boolean | Promise<boolean> => {
       const { stanza, to } = p;
@@ -26,6 +35,7 @@ export default defineModule({
       const recipients = selectRecipients(type, resources);
       if (recipients.length > 0) {
         for (const s of recipients) s.send(stanza);
+        delivered(p, recipients, false);
         return true;
       }
       return noLiveRecipient(p, type);
@@ -40,13 +50,18 @@ export default defineModule({
         return true;
       }
       // normal/chat: store if it carries content worth keeping; bare chat states are transient.
-      if (!hasStorableContent(stanza)) return true;
+      if (!hasStorableContent(stanza)) {
+        delivered(p, [], false);
+        return true;
+      }
       try {
         await offline.store(to.bareString, stanza);
       } catch (err) {
         if (err instanceof StanzaError) await ctx.router.bounce(stanza, err, to.bare);
         else throw err;
+        return true;
       }
+      delivered(p, [], true);
       return true;
     };
 
@@ -56,6 +71,7 @@ export default defineModule({
       const session = sessions.get(p.to);
       if (session) {
         session.send(p.stanza);
+        delivered(p, [session], false);
         return true;
       }
       const type = p.stanza.attrs.type ?? "normal";

@@ -32,8 +32,10 @@ export default defineModule({
           throw new StanzaError("service-unavailable", `the recipient's offline storage is full (${quota} messages)`);
         }
         const stamped = stanza.clone();
-        // XEP-0203: when the server received it, so clients show the right time.
-        stamped.children.push(x("delay", { xmlns: NS.DELAY, from: ctx.domain, stamp: new Date().toISOString() }, "Offline Storage"));
+        // XEP-0203: when the server received it, so clients show the right time — unless this
+        // server stamped it already (XEP-0198 stores an undelivered one with its first stamp).
+        const ownDelay = stamped.children.some((c) => typeof c !== "string" && c.name === "delay" && c.attrs.xmlns === NS.DELAY && c.attrs.from === ctx.domain);
+        if (!ownDelay) stamped.children.push(x("delay", { xmlns: NS.DELAY, from: ctx.domain, stamp: new Date().toISOString() }, "Offline Storage"));
         await store.push(owner, stamped.toString(), new Date());
       },
       count: (owner) => store.count(owner),

@@ -108,6 +108,13 @@ export default defineModule({
       origin.presence = stanza;
       await broadcast(origin, stanza);
       if (initial) {
+        // RFC 6121 §4.2.2: a user is implicitly subscribed to their own presence, so the new
+        // resource also learns of the account's other available resources (as if it had
+        // probed its own bare JID; Prosody and ejabberd do the same). Without this a second
+        // device never saw the first one until that one changed its status.
+        for (const own of sessions.resources(origin.bare)) {
+          if (own !== origin && own.presence !== undefined) origin.send(new Element("presence", { ...own.presence.attrs, from: own.full, to: origin.full }, own.presence.children));
+        }
         // Probes (RFC 6121 §4.3): answered directly for local contacts.
         for (const contact of await roster.subscriptions(origin.bare)) {
           const jid = Jid.parse(contact);

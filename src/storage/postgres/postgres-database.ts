@@ -210,6 +210,10 @@ export class PostgresDatabase implements Database {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Errors of connections that are going away (e.g. a database dropped right after close)
+    // are of no interest any more; a listener must stay, or pg would throw them.
+    this.#pool.removeAllListeners("error");
+    this.#pool.on("error", () => {});
     await this.#pool.end();
   }
 }

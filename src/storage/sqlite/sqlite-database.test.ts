@@ -6,12 +6,23 @@ import { withSqlite } from "../../../test/support/databases.ts";
 import { rewritePlaceholders, SqliteDatabase } from "./sqlite-database.ts";
 
 describe("rewritePlaceholders", () => {
-  it("rewrites $n outside literals, identifiers and comments", () => {
-    assert.equal(rewritePlaceholders("SELECT * FROM t WHERE a = $1 AND b IN ($2,$10)"), "SELECT * FROM t WHERE a = ?1 AND b IN (?2,?10)");
-    assert.equal(rewritePlaceholders("SELECT '$1', \"$2\", x FROM t -- $3\nWHERE y = $4 /* $5 */"), "SELECT '$1', \"$2\", x FROM t -- $3\nWHERE y = ?4 /* $5 */");
-    assert.equal(rewritePlaceholders("SELECT 'it''s $1' AS s, $2"), "SELECT 'it''s $1' AS s, ?2");
-    assert.equal(rewritePlaceholders("SELECT a$1 FROM t"), "SELECT a$1 FROM t");
-    assert.equal(rewritePlaceholders("SELECT 1"), "SELECT 1");
+  it("rewrites $n to ? outside literals, identifiers and comments, recording the parameter order", () => {
+    assert.deepEqual(rewritePlaceholders("SELECT * FROM t WHERE a = $1 AND b IN ($2,$10)"), {
+      sql: "SELECT * FROM t WHERE a = ? AND b IN (?,?)",
+      order: [0, 1, 9],
+    });
+    assert.deepEqual(rewritePlaceholders("SELECT '$1', \"$2\", x FROM t -- $3 ?\nWHERE y = $4 /* $5 ? */"), {
+      sql: "SELECT '$1', \"$2\", x FROM t -- $3 ?\nWHERE y = ? /* $5 ? */",
+      order: [3],
+    });
+    assert.deepEqual(rewritePlaceholders("SELECT 'it''s $1 ?' AS s, $2, $1, $2"), { sql: "SELECT 'it''s $1 ?' AS s, ?, ?, ?", order: [1, 0, 1] });
+    assert.deepEqual(rewritePlaceholders("SELECT a$1 FROM t"), { sql: "SELECT a$1 FROM t", order: [] });
+    assert.deepEqual(rewritePlaceholders("SELECT 1"), { sql: "SELECT 1", order: [] });
+  });
+
+  it("refuses ? and $0", () => {
+    assert.throws(() => rewritePlaceholders("SELECT * FROM t WHERE a = ?"), /not "\?"/);
+    assert.throws(() => rewritePlaceholders("SELECT $0"), /bad placeholder/);
   });
 });
 
@@ -38,6 +49,13 @@ describe("SqliteDatabase", () => {
     ]);
     assert.deepEqual({ ...r }, { a: "integer", b: "real", c: "integer", d: "blob" });
     await assert.rejects(db.query("SELECT $1", [{ a: 1 }]), /cannot bind a value of type Object/);
+  });
+
+  it("insists on exactly the parameters the SQL uses, like PostgreSQL", async (t) => {
+    const db = await withSqlite(t);
+    await assert.rejects(db.query("SELECT $1, $2", [1]), /expects 2 parameters, got 1/);
+    await assert.rejects(db.query("SELECT $1", [1, 2]), /expects 1 parameters, got 2/);
+    await assert.rejects(db.query("SELECT 1", [1]), /expects 0 parameters, got 1/);
   });
 
   it("honours the synchronous option", async (t) => {

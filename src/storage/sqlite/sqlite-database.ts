@@ -32,45 +32,55 @@ export interface SqliteOptions {
   statementCacheSize?: number;
 }
 
+/** SQL longer than this (bulk statements) goes to a separate cache of BIG_CACHE_SIZE entries. */
+const BIG_SQL = 4096;
+const BIG_CACHE_SIZE = 8;
+
 const SYNC_VALUES: readonly SqliteSynchronous[] = ["off", "normal", "full", "extra"];
 
 /**
- * Rewrites PostgreSQL-style `$1` placeholders to SQLite's numbered `?1`, leaving string
- * literals, quoted identifiers and comments untouched.
+ * Rewrites PostgreSQL-style `$1` placeholders to SQLite's anonymous `?`, leaving string
+ * literals, quoted identifiers and comments untouched, and returns for each `?` (in order)
+ * the 0-based index of the parameter it takes. `$n` may repeat and appear in any order.
+ *
+ * Why not SQLite's own `?NNN`: node:sqlite binds numbered parameters about a hundred times
+ * slower than anonymous ones (measured: 5,000 ten-column rows in 485 ms vs 6 ms), which
+ * made bulk imports crawl. A literal `?` in the SQL is refused: write `$n`.
  */
-export function rewritePlaceholders(sql: string): string {
-  if (!sql.includes("$")) return sql;
+export function rewritePlaceholders(sql: string): { sql: string; order: number[] } {
+  const order: number[] = [];
+  if (!sql.includes("$") && !sql.includes("?")) return { sql, order };
   let out = "";
   let i = 0;
+  let from = 0; // start of the not-yet-copied span
   const n = sql.length;
   while (i < n) {
     const c = sql[i];
     if (c === "'" || c === '"' || c === "`") {
       const end = sql.indexOf(c, i + 1);
-      const stop = end === -1 ? n : end + 1;
-      out += sql.slice(i, stop);
-      i = stop;
+      i = end === -1 ? n : end + 1;
     } else if (c === "-" && sql[i + 1] === "-") {
       const end = sql.indexOf("\n", i);
-      const stop = end === -1 ? n : end;
-      out += sql.slice(i, stop);
-      i = stop;
+      i = end === -1 ? n : end;
     } else if (c === "/" && sql[i + 1] === "*") {
       const end = sql.indexOf("*/", i + 2);
-      const stop = end === -1 ? n : end + 2;
-      out += sql.slice(i, stop);
-      i = stop;
+      i = end === -1 ? n : end + 2;
     } else if (c === "$" && isDigit(sql.charCodeAt(i + 1)) && !isWordChar(sql.charCodeAt(i - 1))) {
       let j = i + 1;
       while (j < n && isDigit(sql.charCodeAt(j))) j++;
-      out += "?" + sql.slice(i + 1, j);
-      i = j;
+      const index = Number(sql.slice(i + 1, j));
+      if (index < 1) throw new Error(`bad placeholder $${index} in SQL: ${sql.slice(0, 200)}`);
+      out += sql.slice(from, i) + "?";
+      order.push(index - 1);
+      i = from = j;
+    } else if (c === "?") {
+      throw new Error(`use $1, $2 … placeholders, not "?", in SQL: ${sql.slice(0, 200)}`);
     } else {
-      out += c;
       i++;
     }
   }
-  return out;
+  out += sql.slice(from);
+  return { sql: out, order };
 }
 
 function isDigit(code: number): boolean {
@@ -80,50 +90,74 @@ function isWordChar(code: number): boolean {
   return isDigit(code) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
 }
 
-function toSqlite(params: readonly unknown[] | undefined): SQLInputValue[] {
-  if (!params || params.length === 0) return [];
-  const out = new Array<SQLInputValue>(params.length);
-  for (let i = 0; i < params.length; i++) {
-    const v = params[i];
-    switch (typeof v) {
-      case "string":
-      case "bigint":
-        out[i] = v;
-        break;
-      case "number":
-        // node:sqlite binds every JS number as REAL; bind integers as INTEGER so that
-        // `SELECT $1`, LIMIT and typeof() behave as they do on PostgreSQL.
-        out[i] = Number.isSafeInteger(v) ? BigInt(v) : v;
-        break;
-      case "boolean":
-        out[i] = v ? 1 : 0;
-        break;
-      case "undefined":
-        out[i] = null;
-        break;
-      default:
-        if (v === null) out[i] = null;
-        else if (v instanceof Date) out[i] = v.getTime();
-        else if (v instanceof Uint8Array) out[i] = v;
-        else throw new TypeError(`SQL parameter $${i + 1}: cannot bind a value of type ${(v as object).constructor?.name ?? typeof v}`);
-    }
+function toSqliteValue(v: unknown, i: number): SQLInputValue {
+  let out: SQLInputValue;
+  switch (typeof v) {
+    case "string":
+    case "bigint":
+      out = v;
+      break;
+    case "number":
+      // node:sqlite binds every JS number as REAL; bind integers as INTEGER so that
+      // `SELECT $1`, LIMIT and typeof() behave as they do on PostgreSQL.
+      out = Number.isSafeInteger(v) ? BigInt(v) : v;
+      break;
+    case "boolean":
+      out = v ? 1n : 0n;
+      break;
+    case "undefined":
+      out = null;
+      break;
+    default:
+      if (v === null) out = null;
+      else if (v instanceof Date) {
+        const ms = v.getTime();
+        if (Number.isNaN(ms)) throw new TypeError(`SQL parameter $${i + 1}: invalid Date`);
+        out = BigInt(ms);
+      } else if (v instanceof Uint8Array) out = v;
+      else throw new TypeError(`SQL parameter $${i + 1}: cannot bind a value of type ${(v as object).constructor?.name ?? typeof v}`);
   }
   return out;
 }
 
+/** A prepared statement and, for each `?`, the index of the `$n` parameter it binds. */
+interface Prepared {
+  stmt: StatementSync;
+  order: number[];
+  /** Highest $n used: the number of parameters the caller must pass. */
+  arity: number;
+}
+
+function bind(p: Prepared, params: readonly unknown[] | undefined): SQLInputValue[] {
+  // as strict as PostgreSQL, so that a mistake shows up on either backend
+  const given = params?.length ?? 0;
+  if (given !== p.arity) throw new RangeError(`SQL expects ${p.arity} parameters, got ${given}`);
+  const out = new Array<SQLInputValue>(p.order.length);
+  for (let k = 0; k < p.order.length; k++) {
+    const i = p.order[k];
+    out[k] = toSqliteValue(params![i], i);
+  }
+  return out;
+}
+
+type QueryFn = (sql: string, params?: readonly unknown[]) => unknown[];
+type RunFn = (sql: string, params?: readonly unknown[]) => { changes: number };
+
 class SqliteTx implements Queryable {
   active = true;
-  readonly #db: SqliteDatabase;
-  constructor(db: SqliteDatabase) {
-    this.#db = db;
+  readonly #query: QueryFn;
+  readonly #run: RunFn;
+  constructor(query: QueryFn, run: RunFn) {
+    this.#query = query;
+    this.#run = run;
   }
   async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
     this.#check();
-    return this.#db.querySync<T>(sql, params);
+    return this.#query(sql, params) as T[];
   }
   async run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
     this.#check();
-    return this.#db.runSync(sql, params);
+    return this.#run(sql, params);
   }
   #check(): void {
     if (!this.active) throw new Error("transaction handle used after its transaction ended");
@@ -135,8 +169,13 @@ export class SqliteDatabase implements Database {
   readonly caps: DatabaseCaps;
   readonly path: string;
   readonly #db: DatabaseSync;
-  readonly #cache = new Map<string, StatementSync>();
+  readonly #cache = new Map<string, Prepared>();
   readonly #cacheSize: number;
+  /**
+   * Bulk statements (multi-row inserts) are large, in SQL and in the prepared program; they get
+   * their own small cache so that a few of them cannot crowd out, or bloat, the main one.
+   */
+  readonly #bigCache = new Map<string, Prepared>();
   readonly #txContext = new AsyncLocalStorage<SqliteTx>();
   /** Set while a transaction (or migration) holds the connection; resolves on release. */
   #lock: Promise<void> | undefined;
@@ -166,32 +205,34 @@ export class SqliteDatabase implements Database {
 
   // -- statements -------------------------------------------------------------------------
 
-  #statement(sql: string): StatementSync {
+  #statement(sql: string): Prepared {
     if (this.#closed) throw new Error(`database ${this.path} is closed`);
-    let stmt = this.#cache.get(sql);
-    if (stmt) {
+    const big = sql.length > BIG_SQL;
+    const cache = big ? this.#bigCache : this.#cache;
+    let p = cache.get(sql);
+    if (p) {
       // keep the most recently used at the end of the Map (LRU order)
-      this.#cache.delete(sql);
-      this.#cache.set(sql, stmt);
-      return stmt;
+      cache.delete(sql);
+      cache.set(sql, p);
+      return p;
     }
-    stmt = this.#db.prepare(rewritePlaceholders(sql));
-    this.#cache.set(sql, stmt);
-    if (this.#cache.size > this.#cacheSize) {
-      const oldest = this.#cache.keys().next().value as string;
-      this.#cache.delete(oldest);
-    }
-    return stmt;
+    const rewritten = rewritePlaceholders(sql);
+    p = { stmt: this.#db.prepare(rewritten.sql), order: rewritten.order, arity: 0 };
+    for (const i of p.order) p.arity = Math.max(p.arity, i + 1);
+    cache.set(sql, p);
+    if (cache.size > (big ? BIG_CACHE_SIZE : this.#cacheSize)) cache.delete(cache.keys().next().value as string);
+    return p;
   }
 
-  /** @internal used by the transaction handle, which already holds the lock. */
-  querySync<T>(sql: string, params?: readonly unknown[]): T[] {
-    return this.#statement(sql).all(...toSqlite(params)) as T[];
+  /** Runs at once: for the lock holder only (transactions, migrate) or when no one holds it. */
+  #querySync<T>(sql: string, params?: readonly unknown[]): T[] {
+    const p = this.#statement(sql);
+    return p.stmt.all(...bind(p, params)) as T[];
   }
 
-  /** @internal */
-  runSync(sql: string, params?: readonly unknown[]): { changes: number } {
-    const r = this.#statement(sql).run(...toSqlite(params));
+  #runSync(sql: string, params?: readonly unknown[]): { changes: number } {
+    const p = this.#statement(sql);
+    const r = p.stmt.run(...bind(p, params));
     return { changes: Number(r.changes) };
   }
 
@@ -203,12 +244,12 @@ export class SqliteDatabase implements Database {
 
   async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
     if (this.#lock) await this.#idle();
-    return this.querySync<T>(sql, params);
+    return this.#querySync<T>(sql, params);
   }
 
   async run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
     if (this.#lock) await this.#idle();
-    return this.runSync(sql, params);
+    return this.#runSync(sql, params);
   }
 
   // -- transactions -----------------------------------------------------------------------
@@ -223,6 +264,15 @@ export class SqliteDatabase implements Database {
     };
   }
 
+  /** Rolls back if a transaction is open; a failing ROLLBACK must not hide the original error. */
+  #rollback(): void {
+    try {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+    } catch {
+      // SQLite already rolled back (e.g. after SQLITE_FULL); nothing more to do
+    }
+  }
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     if (this.#txContext.getStore()?.active) {
       throw new Error("nested transaction: use the tx handle you were given (transactions do not nest)");
@@ -231,13 +281,16 @@ export class SqliteDatabase implements Database {
     try {
       if (this.#closed) throw new Error(`database ${this.path} is closed`);
       this.#db.exec("BEGIN IMMEDIATE");
-      const tx = new SqliteTx(this);
+      const tx = new SqliteTx(
+        (sql, params) => this.#querySync(sql, params),
+        (sql, params) => this.#runSync(sql, params),
+      );
       try {
         const result = await this.#txContext.run(tx, () => fn(tx));
         this.#db.exec("COMMIT");
         return result;
       } catch (err) {
-        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        this.#rollback();
         throw err;
       } finally {
         tx.active = false;
@@ -266,7 +319,7 @@ export class SqliteDatabase implements Database {
       for (;;) {
         this.#db.exec("BEGIN IMMEDIATE");
         try {
-          const rows = this.querySync<{ version: number; name: string }>(
+          const rows = this.#querySync<{ version: number; name: string }>(
             "SELECT version, name FROM schema_migrations WHERE owner = $1",
             [owner],
           );
@@ -281,7 +334,7 @@ export class SqliteDatabase implements Database {
           } catch (err) {
             throw new Error(`${owner}: migration ${next.version}_${next.name} failed: ${(err as Error).message}`, { cause: err });
           }
-          this.runSync("INSERT INTO schema_migrations (owner, version, name, applied_at) VALUES ($1, $2, $3, $4)", [
+          this.#runSync("INSERT INTO schema_migrations (owner, version, name, applied_at) VALUES ($1, $2, $3, $4)", [
             owner,
             next.version,
             next.name,
@@ -289,13 +342,14 @@ export class SqliteDatabase implements Database {
           ]);
           this.#db.exec("COMMIT");
         } catch (err) {
-          if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+          this.#rollback();
           throw err;
         }
       }
     } finally {
       // schema changed: cached statements re-prepare themselves, but drop them anyway
       this.#cache.clear();
+      this.#bigCache.clear();
       release();
     }
   }
@@ -319,6 +373,7 @@ export class SqliteDatabase implements Database {
       if (this.#closed) return;
       this.#closed = true;
       this.#cache.clear();
+      this.#bigCache.clear();
       this.#db.close();
     } finally {
       release();

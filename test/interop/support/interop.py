@@ -145,12 +145,12 @@ class C(Client):
     Presence subscription requests are left to the script (slixmpp's default would approve
     and subscribe back on its own)."""
 
-    def __init__(self, a: Dict[str, Any], name: str, resource: Optional[str] = None, *, password: Optional[str] = None, **kw: Any) -> None:
-        user = a.get("prefix", "") + name
+    def __init__(self, a: Dict[str, Any], who: str, resource: Optional[str] = None, *, password: Optional[str] = None, **kw: Any) -> None:
+        user = a.get("prefix", "") + who
         jid = f"{user}@{a['domain']}" + (f"/{resource}" if resource else "")
         port = kw.pop("port", a["tls_port"] if kw.get("tls") == "direct" else a["port"])
-        label = kw.pop("name", name + (f"/{resource}" if resource else ""))
-        super().__init__(jid, password if password is not None else name + "pw", a.get("host", "127.0.0.1"), port, name=label, **kw)
+        label = kw.pop("name", who + (f"/{resource}" if resource else ""))
+        super().__init__(jid, password if password is not None else who + "pw", a.get("host", "127.0.0.1"), port, name=label, **kw)
         self.roster.auto_authorize = None
         self.roster.auto_subscribe = False
         self.add_filter("in", self._record_stanza)

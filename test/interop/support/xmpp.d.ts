@@ -34,6 +34,8 @@ declare module "@xmpp/client" {
     username?: string;
     password?: string;
     resource?: string;
+    /** Milliseconds for each connection step (default 2000). */
+    timeout?: number;
     credentials?:
       | { username: string; password: string }
       | ((authenticate: (creds: { username: string; password: string }, mechanism: string) => Promise<void>, mechanisms: string[]) => Promise<void>);

@@ -6,15 +6,10 @@
  * (with a migration) rather than encoding the domain into the username.
  */
 
-// Identical to ScramCredentials in src/core/sasl/scram.ts (written concurrently); replace
-// with `import type { ScramCredentials } from "../../../core/sasl/scram.ts"` once it exists.
+import type { ScramCredentials } from "../../../core/sasl/types.ts";
+
 /** SCRAM verifiers for one hash function; all binary values base64-encoded. */
-export interface ScramCredentials {
-  salt: string;
-  iterations: number;
-  storedKey: string;
-  serverKey: string;
-}
+export type { ScramCredentials };
 
 export interface AccountRecord {
   username: string;
