@@ -42,13 +42,18 @@ class Worker {
 export class GeneratorPool {
   workers: Worker[] = [];
 
-  static async create(n: number, init: InitArgs, cpus: string): Promise<GeneratorPool> {
+  static async create(n: number, init: InitArgs, cpus: string, nice = 0): Promise<GeneratorPool> {
     const pool = new GeneratorPool();
     for (let i = 0; i < n; i++) {
       const child = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: ["--max-old-space-size=4096"] });
       if (cpus && child.pid) {
         try {
           execFileSync("taskset", ["-a", "-p", "-c", cpus, String(child.pid)], { stdio: "ignore" });
+        } catch {}
+      }
+      if (nice && child.pid) {
+        try {
+          execFileSync("renice", ["-n", String(nice), "-p", String(child.pid)], { stdio: "ignore" });
         } catch {}
       }
       pool.workers.push(new Worker(child));

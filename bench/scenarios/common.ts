@@ -13,6 +13,8 @@ export interface Params {
   workers: number;
   sourceAddrs: string[];
   generatorCpus: string;
+  /** nice value for server and generator (negative = ahead of other work on a shared machine) */
+  nice: number;
   password: string;
   /** per-process open-file limit (server and each worker) */
   fdLimit: number;
@@ -75,6 +77,7 @@ export class Ctx {
         loginTimeoutMs: this.params.smoke ? 15000 : 60000,
       },
       this.params.generatorCpus,
+      this.params.nice,
     );
     this.pools.push(p);
     return p;

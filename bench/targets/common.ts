@@ -74,7 +74,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** CPUs the server is pinned to ("" = no pinning); set by the runner. */
-export const pinning = { server: "", generator: "" };
+export const pinning = { server: "", generator: "", nice: 0 };
 
 const started = new Set<ChildProcess>();
 
@@ -88,8 +88,10 @@ export interface Spawned {
 /** Starts cmd in its own process group, stdout/stderr to logFile, pinned when configured. */
 export function spawnServer(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; logFile: string }): Spawned {
   const fd = openSync(opts.logFile, "a");
-  const argv = pinning.server ? ["-c", pinning.server, cmd, ...args] : args;
-  const bin = pinning.server ? "taskset" : cmd;
+  let argv = [cmd, ...args];
+  if (pinning.server) argv = ["taskset", "-c", pinning.server, ...argv];
+  if (pinning.nice) argv = ["nice", "-n", String(pinning.nice), ...argv];
+  const bin = argv.shift()!;
   const child = spawn(bin, argv, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", fd, fd], detached: true });
   closeSync(fd);
   const sp: Spawned = { child, exited: false, exitCode: null, logFile: opts.logFile };

@@ -248,6 +248,13 @@ describe("bad input", { concurrency: true }, () => {
     await c.waitClosed();
   });
 
+  test("a stream error from the client: the server closes its stream without answering with an error", async (t) => {
+    const c = await loggedIn(t, p, "clienterr");
+    c.send("<stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>");
+    await c.waitClosed();
+    assert.equal(c.all.filter((e) => e.name === "stream:error").length, 0, c.text);
+  });
+
   test("the client closing its stream gets the server's </stream:stream> and the TCP close", async (t) => {
     const c = await loggedIn(t, p, "bye");
     c.send("</stream:stream>");

@@ -6,6 +6,7 @@ import { xml, type Element } from "@xmpp/client";
 import { startParley, type TestParley } from "../support/parley.ts";
 import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix } from "./support/scenario.ts";
 import { SCENARIOS } from "./support/scenarios.ts";
+import { RawClient, stanzaErrorCondition } from "./support/raw-client.ts";
 import { until, within, xmppjs } from "./support/xmppjs.ts";
 
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"; // the test server's self-signed certificate, loopback only
@@ -127,6 +128,32 @@ describe("messaging", { concurrency: true }, () => {
 
   test("offline storage: 20 messages delivered at next login, in order, with XEP-0203 delay stamps", async () => {
     await run(SCENARIOS.offlineOrder, await users("alice", "bob"), { count: 20 });
+  });
+
+  test("offline quota: messages beyond it bounce with service-unavailable; two resources logging in at once share the queue without duplicates", async (t) => {
+    const q = await startParley({ users: [["alice", "alicepw"], ["bob", "bobpw"]], env: { PARLEY_LIMITS_OFFLINE_QUOTA: "5" } });
+    t.after(() => q.stop());
+    const alice = await RawClient.connect(q.port);
+    t.after(() => alice.destroy());
+    await alice.login("alice", "alicepw", "a");
+    alice.send("<presence/>");
+    for (let i = 0; i < 7; i++) alice.send(`<message to='bob@localhost' type='chat' id='m${i}'><body>n${i}</body></message>`);
+    for (const id of ["m5", "m6"]) {
+      const e = await alice.next((el) => el.is("message") && el.attrs.id === id && el.attrs.type === "error");
+      assert.equal(stanzaErrorCondition(e), "service-unavailable", e.toString());
+    }
+    await alice.iq("<iq type='get' id='sync' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>", "sync");
+    assert.equal(alice.all.filter((e) => e.attrs.type === "error").length, 2, alice.text);
+    const [b1, b2] = await Promise.all([RawClient.connect(q.port), RawClient.connect(q.port)]);
+    t.after(() => [b1, b2].forEach((c) => c.destroy()));
+    await Promise.all([b1.login("bob", "bobpw", "one"), b2.login("bob", "bobpw", "two")]);
+    b1.send("<presence/>");
+    b2.send("<presence/>");
+    const bodies = () => [b1, b2].flatMap((c) => c.all.filter((e) => e.is("message")).map((e) => e.getChildText("body")));
+    const end = Date.now() + 5000;
+    while (bodies().length < 5 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(bodies().sort(), ["n0", "n1", "n2", "n3", "n4"]);
   });
 
   test("chat states (XEP-0085) pass through live and are not stored offline", async () => {

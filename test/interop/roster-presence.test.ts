@@ -259,6 +259,30 @@ describe("roster and presence", { concurrency: true }, () => {
     await run(SCENARIOS.subscribeOffline, await users("alice", "bob"));
   });
 
+  test("subscription: a request withdrawn (unsubscribe) before the offline contact saw it is not delivered", async () => {
+    await run(
+      `
+      from interop import *
+      async def main(a):
+          alice = C(a, "alice", "a")
+          await alice.online(roster=True)
+          B = a["prefix"] + "bob@localhost"
+          alice.send_presence(pto=B, ptype="subscribe")
+          await alice.expect(is_roster_push(B, ask="subscribe"), "pending out")
+          alice.send_presence(pto=B, ptype="unsubscribe")
+          await alice.expect(is_roster_push(B, ask=None), "request withdrawn")
+          await alice.iq("get", "<ping xmlns='urn:xmpp:ping'/>", to=a["domain"])
+          bob = C(a, "bob", "b")
+          await bob.online(roster=True)
+          await bob.expect_none(presence_from(alice.bare, "subscribe"), "no stale request for bob")
+          await bob.offline()
+          await alice.offline()
+      run(main)
+      `,
+      await users("alice", "bob"),
+    );
+  });
+
   test("subscription: subscribe to a nonexistent user → unsubscribed back", async () => {
     await run(
       `

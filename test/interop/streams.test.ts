@@ -217,6 +217,18 @@ describe("streams", { concurrency: true }, () => {
     });
   }
 
+  test("@xmpp/client logs in over direct TLS (xmpps://, XEP-0368)", async (t) => {
+    const prefix = uniquePrefix();
+    await addPrefixedUsers(p, prefix, ["alice"]);
+    const c = makeXmppjs(p.tlsPort, prefix + "alice", "alicepw", "jstls", "PLAIN", { directTls: true });
+    t.after(() => c.stop().catch(() => {}));
+    const jid = await within(c.start(), 15000, "xmpp.js start");
+    assert.equal(String(jid), `${prefix}alice@localhost/jstls`);
+    const r = await c.iqCaller.request(xml("iq", { type: "get", id: "ping2" }, xml("ping", { xmlns: "urn:xmpp:ping" })), 5000);
+    assert.equal(r.attrs.type, "result");
+    await c.stop();
+  });
+
   test("@xmpp/client: wrong password → SASL not-authorized", async () => {
     const c = xmppjs("alice", "nope", "js-bad", "SCRAM-SHA-1");
     const err = await within(c.start().then(() => undefined, (e: any) => e), 15000, "xmpp.js start");

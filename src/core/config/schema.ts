@@ -249,7 +249,7 @@ export const schema: SectionSpec = {
       },
     },
     tls: {
-      doc: "Certificate for c2s (STARTTLS and direct TLS). Both empty → a self-signed certificate is generated in <dataDir>/tls/ on first start and reused.",
+      doc: "Certificate for c2s (STARTTLS and direct TLS) and the HTTPS port. Both empty → a self-signed certificate is generated in <dataDir>/tls/ on first start and reused.",
       fields: {
         cert: {
           type: "string",

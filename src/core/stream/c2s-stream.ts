@@ -163,6 +163,12 @@ export class C2sStream implements SessionSink {
     if (item === "end") return this.endStream("client-closed");
     if (item === "restart") return;
     if (this.stage === "header") return this.onStreamHeader(item);
+    // RFC 6120 §4.9.1.1: a stream error is unrecoverable; the receiving side closes its stream
+    // too instead of answering with a stream error of its own (was: unsupported-stanza-type).
+    if (item.name === "stream:error" || (item.name === "error" && item.attrs.xmlns === NS.STREAMS)) {
+      this.host.log.debug({ error: item.toString().slice(0, 500), remote: this.remoteAddress }, "client sent a stream error");
+      return this.endStream("client-stream-error");
+    }
     switch (this.stage) {
       case "pre-tls":
       case "pre-auth":

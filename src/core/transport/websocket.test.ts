@@ -86,7 +86,7 @@ class FakeSocket implements WebSocketLike {
 const creds = { "SHA-1": deriveScramCredentials("SHA-1", "pw", { iterations: 4096 }), "SHA-256": deriveScramCredentials("SHA-256", "pw", { iterations: 4096 }) };
 const lookup: CredentialLookup = { getScram: async (u, h) => (u === "alice" ? creds[h] : undefined) };
 
-function setup(opts: { requireTls?: boolean; maxConnectionsPerAddress?: number; keepaliveMs?: number } = {}) {
+function setup(opts: { requireTls?: boolean; maxConnectionsPerAddress?: number; keepaliveMs?: number; idleTimeoutMs?: number } = {}) {
   const log = silentLogger();
   const hooks = new HookBus(() => {});
   const sessions = new SessionRegistry();
@@ -108,7 +108,13 @@ function setup(opts: { requireTls?: boolean; maxConnectionsPerAddress?: number; 
   };
   const streams = new WebSocketStreams(
     host,
-    { idleTimeoutMs: 60_000, authTimeoutMs: 60_000, keepaliveMs: opts.keepaliveMs ?? 60_000, maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? 10 },
+    {
+      idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+      authTimeoutMs: 60_000,
+      keepaliveMs: opts.keepaliveMs ?? 60_000,
+      maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? 10,
+      sweepMs: 20,
+    },
     log,
   );
   return { streams, sessions };
@@ -270,4 +276,32 @@ test("transport: write backpressure limit, pongs count as activity, STARTTLS imp
   ws2.emit("error", new Error("reset"));
   assert.equal(streams.size, 0);
   streams.close();
+});
+
+test("a frame larger than maxStanzaBytes ends the stream with policy-violation", async (t) => {
+  const { streams } = setup();
+  t.after(() => streams.close());
+  const ws = new FakeSocket();
+  streams.accept(ws, { remoteAddress: "127.0.0.1", secure: true });
+  ws.text(OPEN);
+  await tick();
+  ws.take();
+  ws.text(`<message xmlns='jabber:client'><body>${"x".repeat(70_000)}</body></message>`);
+  await tick();
+  assert.match(ws.take().join(""), /<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'\/>/);
+  assert.equal(ws.closedWith, 1000);
+});
+
+test("idle streams get WebSocket pings, and silent ones time out", async (t) => {
+  const { streams } = setup({ keepaliveMs: 30, idleTimeoutMs: 400 });
+  t.after(() => streams.close());
+  const ws = new FakeSocket();
+  streams.accept(ws, { remoteAddress: "127.0.0.1", secure: true });
+  ws.text(OPEN);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(ws.pings >= 2, `pings: ${ws.pings}`);
+  assert.equal(ws.closedWith, undefined);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.match(ws.take().join(""), /<connection-timeout/);
+  assert.equal(ws.closedWith, 1000);
 });

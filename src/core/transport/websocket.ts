@@ -161,6 +161,8 @@ export interface WebSocketStreamsOptions {
   /** A WebSocket ping is sent after this long without anything sent to the client. */
   keepaliveMs: number;
   maxConnectionsPerAddress: number;
+  /** How often timeouts and keepalives are checked (default 5 s; tests use less). */
+  sweepMs?: number;
 }
 
 /** The live WebSocket client streams: accepts upgraded sockets, runs timeouts and keepalives. */
@@ -177,7 +179,7 @@ export class WebSocketStreams {
     this.streamHost = streamHost;
     this.opts = opts;
     this.log = log;
-    this.sweepTimer = setInterval(() => this.sweep(), 5000);
+    this.sweepTimer = setInterval(() => this.sweep(), opts.sweepMs ?? 5000);
     this.sweepTimer.unref();
   }
 

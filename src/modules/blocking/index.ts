@@ -459,9 +459,9 @@ export default defineModule({
       }
     };
 
-    const block = (owner: string, jids: readonly string[]): Promise<string[]> => {
+    const block = async (owner: string, jids: readonly string[]): Promise<string[]> => {
       const prepared = [...new Set(jids.map((j) => prepare(owner, j)))];
-      if (prepared.length === 0) return Promise.resolve([]);
+      if (prepared.length === 0) return [];
       return withLock(owner, async () => {
         const current = await load(owner);
         const fresh = prepared.filter((j) => !current.items.has(j)).length;
@@ -478,12 +478,15 @@ export default defineModule({
         }
         push(owner, "block", prepared);
         await presenceOnBlock(owner, added);
-        await hooks.notify(BlockingEvents.changed, { owner, blocked: added, unblocked: [] });
+        return added;
+      }).then(async (added) => {
+        // Outside the lock: a handler may itself change the list.
+        if (added.length > 0) await hooks.notify(BlockingEvents.changed, { owner, blocked: added, unblocked: [] });
         return added;
       });
     };
 
-    const unblock = (owner: string, jids?: readonly string[]): Promise<string[]> => {
+    const unblock = async (owner: string, jids?: readonly string[]): Promise<string[]> => {
       const prepared = jids === undefined ? undefined : [...new Set(jids.map((j) => prepare(owner, j)))];
       return withLock(owner, async () => {
         const removed = prepared === undefined ? await store.clear(owner) : await store.remove(owner, prepared);
@@ -492,7 +495,9 @@ export default defineModule({
         if (online.get(owner) === bl) indexItems(owner, removed, false);
         push(owner, "unblock", prepared ?? []);
         await presenceOnUnblock(owner, removed, bl);
-        await hooks.notify(BlockingEvents.changed, { owner, blocked: [], unblocked: removed });
+        return removed;
+      }).then(async (removed) => {
+        if (removed.length > 0) await hooks.notify(BlockingEvents.changed, { owner, blocked: [], unblocked: removed });
         return removed;
       });
     };

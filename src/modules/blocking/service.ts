@@ -26,6 +26,6 @@ export interface BlockingService {
 export const BlockingServiceToken = defineService<BlockingService>("BlockingService");
 
 export const BlockingEvents = Object.freeze({
-  /** A blocklist changed (after the store write, the pushes and the presence effects). */
+  /** A blocklist changed (after the store write, the pushes and the presence effects); not fired for no-op requests. */
   changed: defineNotifyEvent<{ owner: string; blocked: readonly string[]; unblocked: readonly string[] }>("blocking/changed"),
 });

@@ -1,10 +1,13 @@
 // Small helpers around @xmpp/client (xmpp.js) for the interop tests.
 import { client, type XmppClient } from "@xmpp/client";
 
-/** An xmpp.js client for a server on loopback (STARTTLS); never reconnects on its own. */
-export function xmppjs(port: number, username: string, password: string, resource: string, mechanism?: string): XmppClient {
+/**
+ * An xmpp.js client for a server on loopback: STARTTLS on `port`, or direct TLS (XEP-0368,
+ * xmpps://) when opts.directTls; never reconnects on its own.
+ */
+export function xmppjs(port: number, username: string, password: string, resource: string, mechanism?: string, opts: { directTls?: boolean } = {}): XmppClient {
   const c = client({
-    service: `xmpp://127.0.0.1:${port}`,
+    service: `${opts.directTls ? "xmpps" : "xmpp"}://127.0.0.1:${port}`,
     domain: "localhost",
     resource,
     // xmpp.js waits 2 s by default for each step; a loaded CI machine running many clients
