@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import tls from "node:tls";
-import { xml, type XmppClient } from "@xmpp/client";
+import { xml, type Element, type XmppClient } from "@xmpp/client";
 import { startParley, type TestParley } from "../support/parley.ts";
 import { PYTHON } from "../support/slixmpp.ts";
 import { NS_SASL, NS_TLS, RawClient } from "./support/raw-client.ts";
@@ -15,8 +15,7 @@ import { within, xmppjs as makeXmppjs } from "./support/xmppjs.ts";
 
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"; // the test server's self-signed certificate, loopback only
 
-const mechanisms = (features: { getChild(n: string, ns?: string): any }) =>
-  ((features.getChild("mechanisms", NS_SASL)?.getChildren("mechanism") ?? []) as Array<{ text(): string }>).map((m) => m.text());
+const mechanisms = (features: Element): string[] => (features.getChild("mechanisms", NS_SASL)?.getChildren("mechanism") ?? []).map((m) => m.text());
 
 describe("streams", { concurrency: true }, () => {
   let p: TestParley;

@@ -3,7 +3,8 @@ declare module "@xmpp/xml" {
   import { EventEmitter } from "node:events";
   export class Element {
     name: string;
-    attrs: Record<string, string | undefined>;
+    // Missing attributes read as undefined at run time (as with any index signature).
+    attrs: Record<string, string>;
     children: Array<Element | string>;
     parent: Element | null;
     constructor(name: string, attrs?: Record<string, string>);
