@@ -118,16 +118,34 @@ export class HookBus {
     return false;
   }
 
-  /** Runs every handler; errors are reported and do not stop the others. */
-  async notify<P>(event: NotifyEvent<P>, payload: P): Promise<void> {
+  /**
+   * Runs every handler in order; errors are reported and do not stop the others. Returns a
+   * promise only when a handler did, so notifications on the hot path stay allocation-free.
+   */
+  notify<P>(event: NotifyEvent<P>, payload: P): MaybePromise<void> {
     const list = this.table.get(event.name);
     if (!list) return;
-    for (const e of list) {
+    return this.runNotify(list, 0, event.name, payload);
+  }
+
+  private runNotify(list: Entry[], start: number, name: string, payload: unknown): MaybePromise<void> {
+    for (let i = start; i < list.length; i++) {
+      const e = list[i];
+      let r: unknown;
       try {
-        const r = e.fn(payload);
-        if (isPromise(r)) await r;
+        r = e.fn(payload);
       } catch (err) {
-        this.onError(err, event.name, e.owner);
+        this.onError(err, name, e.owner);
+        continue;
+      }
+      if (isPromise(r)) {
+        return (r as Promise<unknown>).then(
+          () => this.runNotify(list, i + 1, name, payload),
+          (err) => {
+            this.onError(err, name, e.owner);
+            return this.runNotify(list, i + 1, name, payload);
+          },
+        );
       }
     }
   }
