@@ -31,6 +31,7 @@ import { StreamEvents } from "./core/stream/stream-events.ts";
 import { AdminServer } from "./cli/admin-server.ts";
 import { ParleyMetrics } from "./core/metrics/metrics.ts";
 import { HttpServer } from "./http/http-server.ts";
+import { AbuseLimits } from "./core/limits/index.ts";
 
 /** The feature modules of a default server, in no particular order (the loader sorts them). */
 export const DEFAULT_MODULES: readonly ModuleDefinition[] = [accounts, roster, presence, offline, messaging, disco, ping, carbons, csi, blocking, streamManagement];
@@ -38,7 +39,6 @@ export const DEFAULT_MODULES: readonly ModuleDefinition[] = [accounts, roster, p
 const AUTH_TIMEOUT_MS = 60_000;
 const KEEPALIVE_MS = 60_000;
 const MAX_RESOURCES_PER_ACCOUNT = 50;
-const MAX_CONNECTIONS_PER_ADDRESS = 10_000;
 
 export interface ParleyServer {
   readonly config: ParleyConfig;
@@ -59,14 +59,15 @@ export function saslProvider(lookup: CredentialLookup, domain: string): SaslProv
   const opts = { domain };
   return {
     offered: (secure) => (secure ? ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"] : ["SCRAM-SHA-256", "SCRAM-SHA-1"]),
-    create(name) {
+    create(name, attempt) {
+      const o = attempt?.checkIdentity ? { ...opts, checkIdentity: attempt.checkIdentity } : opts;
       switch (name) {
         case "SCRAM-SHA-256":
-          return createScramMechanism("SHA-256", lookup, prep, opts);
+          return createScramMechanism("SHA-256", lookup, prep, o);
         case "SCRAM-SHA-1":
-          return createScramMechanism("SHA-1", lookup, prep, opts);
+          return createScramMechanism("SHA-1", lookup, prep, o);
         case "PLAIN":
-          return createPlainMechanism(lookup, prep, opts);
+          return createPlainMechanism(lookup, prep, o);
         default:
           return undefined;
       }
@@ -99,6 +100,9 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
   let admin: AdminServer | undefined;
   let http: HttpServer | undefined;
   let running = false;
+  // Abuse limits (docs/operations.md): one set per process, shared by every client transport.
+  const limits = new AbuseLimits(config.limits, { log });
+  limits.attach(hooks);
   const streamHost: C2sStreamHost = {
     domain: config.domain,
     requireTls: config.c2s.requireTls,
@@ -111,6 +115,8 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
     log,
     maxResourcesPerAccount: MAX_RESOURCES_PER_ACCOUNT,
     stats: metrics.stanzas,
+    authGuard: limits.authGuard,
+    inboundShaper: limits.inboundShaper,
   };
 
   const server: ParleyServer = {
@@ -139,7 +145,7 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
             idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
             authTimeoutMs: AUTH_TIMEOUT_MS,
             keepaliveMs: KEEPALIVE_MS,
-            maxConnectionsPerAddress: MAX_CONNECTIONS_PER_ADDRESS,
+            connections: limits.connections,
           },
           log,
         );
@@ -157,7 +163,7 @@ export async function createServer(config: ParleyConfig, opts: { log?: Logger; m
             idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
             authTimeoutMs: AUTH_TIMEOUT_MS,
             keepaliveMs: KEEPALIVE_MS,
-            maxConnectionsPerAddress: MAX_CONNECTIONS_PER_ADDRESS,
+            connections: limits.connections,
           },
           metrics,
           tls: { cert: material.cert, key: material.key },

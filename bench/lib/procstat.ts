@@ -91,3 +91,15 @@ export function loadAvg(): number[] {
     return [];
   }
 }
+
+/** CPU seconds the whole machine has spent busy (all CPUs; from the first line of /proc/stat). */
+export function machineBusy(): number {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n", 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+    return busy / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}

@@ -16,6 +16,7 @@ export const messaging: Scenario = {
     { key: "p999_ms", label: "p999 ms", better: "lower" },
     { key: "cpu_us_per_msg", label: "srv µs/msg", better: "lower" },
     { key: "cpu_slope_us", label: "slope µs/msg", better: "lower" },
+    { key: "others_cpu", label: "others' CPU" },
     { key: "stopped_by", label: "stopped by" },
   ],
 
@@ -63,6 +64,8 @@ export const messaging: Scenario = {
       for (const s of r.steps) if (!s.ok) failures.push(`messaging ${s.offered_per_s}/s: ${s.why}`);
     } else if (lostTotal && r.best === null) failures.push(`messages lost at the first step: ${r.stop}`);
     const genBound = r.steps.some((s) => s.why?.includes("generator"));
+    const busy = r.steps.filter((s) => s.other_cpu > 0.3);
+    if (busy.length) notes.push(`other processes used up to ${Math.max(...busy.map((s) => s.other_cpu))} cores during ${busy.length} of ${r.steps.length} steps: latency limits may have been hit early`);
     if (genBound) notes.push("the generator could not offer the next rate: max msg/s is a lower bound");
     const b = r.best;
     return {
@@ -75,6 +78,7 @@ export const messaging: Scenario = {
         cpu_slope_us: r.slope_us,
         stopped_by: r.stop,
         lost: lostTotal,
+        others_cpu: r.steps.length ? Math.max(...r.steps.map((s) => s.other_cpu)) : null,
       },
       details: { clients: m.clients, steps: r.steps, intercept_cores: r.intercept_util },
       failures,

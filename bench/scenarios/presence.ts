@@ -32,6 +32,7 @@ export const presence: Scenario = {
     { key: "max_status_pres_per_s", label: "status pres/s", better: "higher" },
     { key: "status_p99_ms", label: "status p99 ms", better: "lower" },
     { key: "cpu_us_per_pres", label: "srv µs/pres", better: "lower" },
+    { key: "others_cpu", label: "others' CPU" },
     { key: "stopped_by", label: "stopped by" },
   ],
 
@@ -128,6 +129,7 @@ export const presence: Scenario = {
       cpu_us_per_pres: g.status.best?.server_cpu_us_per_delivery ?? null,
       cpu_slope_us: g.status.slope_us,
       stopped_by: g.status.stop,
+      others_cpu: g.status.steps.length ? Math.max(...g.status.steps.map((s: any) => s.other_cpu)) : null,
     });
     // headline: the largest roster size; every group is in `groups`
     const metrics: Record<string, any> = metricsFor(groups.at(-1));

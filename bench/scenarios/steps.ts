@@ -4,6 +4,7 @@
 // p99 passes the limit or something is lost.
 import type { GeneratorPool } from "../lib/pool.ts";
 import { Ctx, cpuDelta, genUtil, linreg, mergeHists, round, sum, waitUntil } from "./common.ts";
+import { machineBusy } from "../lib/procstat.ts";
 
 export interface StepSpec {
   kind: "message" | "status";
@@ -32,9 +33,15 @@ export interface StepRow {
   p999_ms: number;
   max_ms: number;
   server_cpu_util: number;
+  /** server CPU over the sending window only (the drain diluted the one above) */
+  server_cpu_util_send: number;
   server_cpu_us_per_delivery: number | null;
   gen_cpu: number;
+  /** CPU (in cores) used by everything else on the machine during the step: noise */
+  other_cpu: number;
   wall_s: number;
+  /** true when this is the second try of a step whose first try failed on latency alone */
+  retried?: boolean;
   ok: boolean;
   why?: string;
 }
@@ -51,7 +58,7 @@ async function oneStep(ctx: Ctx, pool: GeneratorPool, spec: StepSpec, rate: numb
   const W = pool.workers.length;
   const sendRate = rate / spec.fanout;
   await pool.all("reset", () => null);
-  const s0 = ctx.server(), g0 = pool.sample();
+  const s0 = ctx.server(), g0 = pool.sample(), m0 = machineBusy();
   const t0 = performance.now();
   const res = await pool.all<any>("send", (w) => ({
     kind: spec.kind,
@@ -62,7 +69,7 @@ async function oneStep(ctx: Ctx, pool: GeneratorPool, spec: StepSpec, rate: numb
     seq0: seq0 + w * 1e8,
   }));
   const sendS = (performance.now() - t0) / 1000;
-  const g1 = pool.sample();
+  const g1 = pool.sample(), sSend = ctx.server();
   const sent = sum(res, (r) => r.sent);
   const skipped = sum(res, (r) => r.skipped);
   const expected = sent * spec.fanout;
@@ -72,7 +79,7 @@ async function oneStep(ctx: Ctx, pool: GeneratorPool, spec: StepSpec, rate: numb
     counters = await pool.all<any>("counters", () => ({}));
     return sum(counters, (c) => c[key]) >= expected;
   }, spec.drainMs);
-  const s1 = ctx.server();
+  const s1 = ctx.server(), g2 = pool.sample(), m1 = machineBusy();
   const wall = (performance.now() - t0) / 1000;
   const delivered = sum(counters, (c) => c[key]);
   const h = mergeHists(counters.map((c) => (spec.kind === "message" ? c.msgHist : c.presHist))).summaryMs();
@@ -91,8 +98,10 @@ async function oneStep(ctx: Ctx, pool: GeneratorPool, spec: StepSpec, rate: numb
     p999_ms: h.p999,
     max_ms: h.max,
     server_cpu_util: round(cpu.cpu / wall, 4),
+    server_cpu_util_send: round((sSend.cpu - s0.cpu) / sendS, 3),
     server_cpu_us_per_delivery: delivered ? round((cpu.cpu / delivered) * 1e6, 1) : null,
     gen_cpu: round(gu, 2),
+    other_cpu: round(Math.max(0, (m1 - m0 - cpu.cpu - (g2.cpu - g0.cpu)) / wall), 2),
     wall_s: round(wall, 3),
     ok: true,
   };
@@ -109,7 +118,8 @@ async function oneStep(ctx: Ctx, pool: GeneratorPool, spec: StepSpec, rate: numb
   if (record) {
     ctx.log(
       `  ${spec.kind} ${rate}/s: delivered ${row.delivered_per_s}/s, p50 ${row.p50_ms} p99 ${row.p99_ms} p999 ${row.p999_ms} ms, lost ${row.lost}, ` +
-        `server CPU ${round(row.server_cpu_util * 100)} % (${row.server_cpu_us_per_delivery} µs/delivery), gen ${round(gu * 100)} %${row.ok ? "" : " — " + row.why}`,
+        `server CPU ${round(row.server_cpu_util_send * 100)} % (${row.server_cpu_us_per_delivery} µs/delivery), gen ${round(gu * 100)} %, other ${round(row.other_cpu * 100)} %` +
+        `${row.ok ? "" : " — " + row.why}`,
     );
   }
   // the (W * sendRate) achieved? a generator that could not keep up is not the server's fault
@@ -129,8 +139,17 @@ export async function runSteps(ctx: Ctx, pool: GeneratorPool, spec: StepSpec): P
   }
   let stop = "all steps passed";
   for (const rate of spec.rates) {
-    const row = await oneStep(ctx, pool, spec, rate, seq, true);
+    let row = await oneStep(ctx, pool, spec, rate, seq, true);
     seq += 1e9;
+    // A step that failed on latency alone, with nothing lost and the server not saturated, is
+    // tried once more: on a shared machine a neighbour's burst can stall one step.
+    if (!row.ok && row.lost === 0 && row.skipped === 0 && !row.why?.includes("generator") && row.server_cpu_util_send < 0.8) {
+      ctx.log(`  retrying ${rate}/s once (latency only, server CPU ${round(row.server_cpu_util_send * 100)} % while sending)`);
+      steps.push(row);
+      row = await oneStep(ctx, pool, spec, rate, seq, true);
+      row.retried = true;
+      seq += 1e9;
+    }
     steps.push(row);
     if (!row.ok) {
       stop = `${rate}/s: ${row.why}`;

@@ -53,7 +53,24 @@ test("no file: every default, fully resolved", (t) => {
     metricsAllow: "loopback,private",
   });
   assert.deepEqual(c.tls, { cert: "", key: "" });
-  assert.deepEqual(c.limits, { maxStanzaBytes: 262144, maxDepth: 64, idleTimeoutSeconds: 600, offlineQuota: 1000 });
+  assert.deepEqual(c.limits, {
+    maxStanzaBytes: 262144,
+    maxDepth: 64,
+    idleTimeoutSeconds: 600,
+    pingIntervalSeconds: 240,
+    pingTimeoutSeconds: 60,
+    offlineQuota: 1000,
+    authFailuresPerAccount: 10,
+    authFailuresPerAddress: 30,
+    authFailureWindowSeconds: 300,
+    c2sBytesPerSecond: 102400,
+    c2sBurstBytes: 1048576,
+    maxConnectionsPerAddress: 100,
+    exemptAddresses: "loopback",
+  });
+  assert.deepEqual(c.vcard, { maxBytes: 196608 });
+  assert.deepEqual(c.version, { showOs: false });
+  assert.deepEqual(c.registration, { enabled: false, maxPerAddressPerHour: 5, allowAccountChanges: true });
   assert.equal(c.log.level, "info");
   assert.equal(c.admin.socket, join(dir, "data", "admin.sock"));
 });

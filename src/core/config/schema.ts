@@ -25,6 +25,9 @@ export interface ParleyConfig {
   readonly tls: TlsConfig;
   readonly limits: LimitsConfig;
   readonly streamManagement: StreamManagementConfig;
+  readonly vcard: VcardConfig;
+  readonly version: VersionConfig;
+  readonly registration: RegistrationConfig;
   readonly log: LogConfig;
   readonly admin: AdminConfig;
   /** Absolute path of the YAML file that was read, or null when none was. */
@@ -67,7 +70,25 @@ export interface LimitsConfig {
   readonly maxStanzaBytes: number;
   readonly maxDepth: number;
   readonly idleTimeoutSeconds: number;
+  /** XEP-0199: a bound client silent this long is pinged by the server; 0 = never. */
+  readonly pingIntervalSeconds: number;
+  /** XEP-0199: no answer (and nothing else) this long after the ping → connection-timeout. */
+  readonly pingTimeoutSeconds: number;
   readonly offlineQuota: number;
+  /** Failed authentications per account within the window before it is blocked; 0 = no limit. */
+  readonly authFailuresPerAccount: number;
+  /** Failed authentications per remote address within the window before it is blocked; 0 = no limit. */
+  readonly authFailuresPerAddress: number;
+  /** Counting window for failed authentications, and how long a block lasts. */
+  readonly authFailureWindowSeconds: number;
+  /** Sustained inbound bytes per second per client connection; 0 = unlimited. */
+  readonly c2sBytesPerSecond: number;
+  /** Bytes a client connection may send at once before shaping starts. */
+  readonly c2sBurstBytes: number;
+  /** Concurrent client connections (TCP, TLS and WebSocket together) per address; 0 = unlimited. */
+  readonly maxConnectionsPerAddress: number;
+  /** Address list (address-list.ts) exempt from the three limits above. */
+  readonly exemptAddresses: string;
 }
 
 export interface StreamManagementConfig {
@@ -75,6 +96,25 @@ export interface StreamManagementConfig {
   readonly resumeTimeoutSeconds: number;
   /** Stanzas sent to one client and not yet acknowledged; beyond this the stream ends. */
   readonly maxUnackedStanzas: number;
+}
+
+export interface VcardConfig {
+  /** XEP-0054: largest vCard accepted (serialized, photo included), in bytes. */
+  readonly maxBytes: number;
+}
+
+export interface VersionConfig {
+  /** XEP-0092: include the operating system in software version answers. */
+  readonly showOs: boolean;
+}
+
+export interface RegistrationConfig {
+  /** XEP-0077: clients may create accounts in-band (over TLS only). */
+  readonly enabled: boolean;
+  /** Accounts created in-band per remote address per hour; 0 = no limit. */
+  readonly maxPerAddressPerHour: number;
+  /** Authenticated users may change their password and delete their account in-band. */
+  readonly allowAccountChanges: boolean;
 }
 
 export interface LogConfig {
@@ -283,12 +323,74 @@ export const schema: SectionSpec = {
           max: 86400,
           doc: "A connection that sends no data at all for this long is closed with connection-timeout.",
         },
+        pingIntervalSeconds: {
+          type: "integer",
+          default: 240,
+          min: 0,
+          max: 86400,
+          doc: "XEP-0199 dead-peer detection: a bound client that sent nothing for this long gets a ping from the server. 0 = the server never pings.",
+        },
+        pingTimeoutSeconds: {
+          type: "integer",
+          default: 60,
+          min: 1,
+          max: 3600,
+          doc: "A pinged client that neither answers nor sends anything else within this long is disconnected with connection-timeout.",
+        },
         offlineQuota: {
           type: "integer",
           default: 1000,
           min: 0,
           max: 1_000_000,
           doc: "Offline messages kept per user; 0 disables offline storage.",
+        },
+        authFailuresPerAccount: {
+          type: "integer",
+          default: 10,
+          min: 0,
+          max: 1_000_000,
+          doc: "Failed authentications for one account within authFailureWindowSeconds before further attempts for it fail at once with temporary-auth-failure (the password is not checked) until the window has passed again. 0 = no limit.",
+        },
+        authFailuresPerAddress: {
+          type: "integer",
+          default: 30,
+          min: 0,
+          max: 1_000_000,
+          doc: "Failed authentications from one remote address within authFailureWindowSeconds before every further attempt from it fails at once with temporary-auth-failure. 0 = no limit.",
+        },
+        authFailureWindowSeconds: {
+          type: "integer",
+          default: 300,
+          min: 1,
+          max: 86400,
+          doc: "Window in which failed authentications are counted; a block lasts this long too.",
+        },
+        c2sBytesPerSecond: {
+          type: "integer",
+          default: 102400,
+          min: 0,
+          max: 1024 * 1024 * 1024,
+          doc: "Sustained inbound rate per client connection, in bytes per second; a faster client is slowed down by pausing its socket (nothing is dropped). 0 = unlimited (benchmarks).",
+        },
+        c2sBurstBytes: {
+          type: "integer",
+          default: 1048576,
+          min: 1024,
+          max: 1024 * 1024 * 1024,
+          doc: "Bytes a client connection may send at full speed before c2sBytesPerSecond applies (the token bucket's size).",
+        },
+        maxConnectionsPerAddress: {
+          type: "integer",
+          default: 100,
+          min: 0,
+          max: 1_000_000,
+          doc: "Concurrent client connections (STARTTLS, direct TLS and WebSocket together) from one remote address; more are closed at once. 0 = unlimited.",
+        },
+        exemptAddresses: {
+          type: "string",
+          default: "loopback",
+          doc: 'Peers exempt from the authentication-failure, rate and connection limits: "loopback", "private", "any", "none", IPs and CIDR ranges, comma-separated.',
+          check: checkAddressList,
         },
       },
     },
@@ -308,6 +410,46 @@ export const schema: SectionSpec = {
           min: 10,
           max: 1_000_000,
           doc: "Stanzas sent to one client and not yet acknowledged; beyond this the stream ends with policy-violation (and they go to offline storage or bounce).",
+        },
+      },
+    },
+    vcard: {
+      doc: "XEP-0054 vCards and XEP-0153 vCard-based avatars.",
+      fields: {
+        maxBytes: {
+          type: "integer",
+          default: 196608,
+          min: 1024,
+          max: 16 * 1024 * 1024,
+          doc: "Largest vCard accepted, photo included (serialized bytes); larger → not-acceptable. Keep it below limits.maxStanzaBytes so the client gets an error instead of losing its stream.",
+        },
+      },
+    },
+    version: {
+      doc: "XEP-0092 Software Version answers from the server.",
+      fields: {
+        showOs: { type: "boolean", default: false, doc: "Include the operating system (type and release) in the answer." },
+      },
+    },
+    registration: {
+      doc: "XEP-0077 In-Band Registration.",
+      fields: {
+        enabled: {
+          type: "boolean",
+          default: false,
+          doc: "Let anyone create an account from their client (offered only on TLS-protected streams).",
+        },
+        maxPerAddressPerHour: {
+          type: "integer",
+          default: 5,
+          min: 0,
+          max: 1_000_000,
+          doc: "Accounts one remote address may create in-band per hour; 0 = no limit.",
+        },
+        allowAccountChanges: {
+          type: "boolean",
+          default: true,
+          doc: "Let users change their password and delete their own account from their client (jabber:iq:register).",
         },
       },
     },

@@ -3,6 +3,7 @@
 export type {
   AuthzidCheck,
   CredentialLookup,
+  IdentityCheck,
   SaslFailureCondition,
   SaslMechanism,
   SaslMechanismOptions,

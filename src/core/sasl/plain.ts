@@ -23,11 +23,17 @@ class PlainServer implements SaslMechanism {
   readonly #prepUsername: (u: string) => string;
   readonly #opts: SaslMechanismOptions;
   #state: "start" | "waiting" | "done" = "start";
+  #identity: string | undefined;
 
   constructor(lookup: CredentialLookup, prepUsername: (u: string) => string, opts: SaslMechanismOptions) {
     this.#lookup = lookup;
     this.#prepUsername = prepUsername;
     this.#opts = opts;
+  }
+
+  /** The claimed authentication identity, once read (see SaslMechanism.username). */
+  get username(): string | undefined {
+    return this.#identity;
   }
 
   async start(initial: Buffer | null): Promise<SaslStep> {
@@ -67,6 +73,9 @@ class PlainServer implements SaslMechanism {
     if (password === "") return failure("malformed-request", "empty password");
 
     const user = prepOrUndefined(this.#prepUsername, authcid);
+    this.#identity = user ?? authcid;
+    const refused = this.#opts.checkIdentity?.(this.#identity);
+    if (refused) return failure(refused.condition, refused.text);
     let creds: ScramCredentials | undefined;
     let hash: ScramHash = "SHA-256";
     if (user !== undefined) {

@@ -52,6 +52,7 @@ class ScramServer implements SaslMechanism {
   readonly #opts: ScramOptions;
   #state: State = "start";
   #ex: Exchange | undefined;
+  #identity: string | undefined;
 
   constructor(hash: ScramHash, lookup: CredentialLookup, prepUsername: (u: string) => string, opts: ScramOptions) {
     this.name = `SCRAM-${hash}`;
@@ -59,6 +60,11 @@ class ScramServer implements SaslMechanism {
     this.#lookup = lookup;
     this.#prepUsername = prepUsername;
     this.#opts = opts;
+  }
+
+  /** The claimed authentication identity, once read (see SaslMechanism.username). */
+  get username(): string | undefined {
+    return this.#identity;
   }
 
   async start(initial: Buffer | null): Promise<SaslStep> {
@@ -146,6 +152,9 @@ class ScramServer implements SaslMechanism {
     // Look the user up. Unknown or invalid names continue with stand-in credentials and
     // fail at the end exactly like a wrong password.
     const user = prepOrUndefined(this.#prepUsername, rawUser);
+    this.#identity = user ?? rawUser;
+    const refused = this.#opts.checkIdentity?.(this.#identity);
+    if (refused) return this.#fail(refused.condition, refused.text);
     let creds: DecodedCredentials | undefined;
     if (user !== undefined) {
       let stored;

@@ -44,6 +44,11 @@ export type SaslStep =
  */
 export interface SaslMechanism {
   readonly name: string;
+  /**
+   * The authentication identity the client claimed (prepared when valid, else as sent), once
+   * the mechanism has read it; undefined before. Set whether or not the account exists.
+   */
+  readonly username?: string;
   start(initial: Buffer | null): Promise<SaslStep>;
   next(response: Buffer): Promise<SaslStep>;
 }
@@ -74,7 +79,17 @@ export interface SaslMechanismOptions {
    * real user's does not). Default: random per process.
    */
   fakeSaltSecret?: Buffer;
+  /**
+   * Called once the authentication identity is read from the client's message, before any
+   * credential is looked up or password checked, with the prepared username (the raw one when
+   * it cannot be prepared). Returning a failure ends the exchange with it (abuse limits:
+   * temporary-auth-failure for a blocked account).
+   */
+  checkIdentity?: IdentityCheck;
 }
+
+/** See SaslMechanismOptions.checkIdentity: undefined lets the exchange go on. */
+export type IdentityCheck = (username: string) => { condition: SaslFailureCondition; text?: string } | undefined;
 
 /** Hard bounds on client messages and iteration counts. */
 export const MAX_SASL_MESSAGE_BYTES = 4096;

@@ -14,6 +14,11 @@ export interface SessionSink {
   readonly transportKind: string;
   readonly secure: boolean;
   readonly remoteAddress: string;
+  /**
+   * When the client last sent anything (ms since epoch), for dead-peer detection (XEP-0199);
+   * undefined when unknown, e.g. while a XEP-0198 session waits for its client to resume.
+   */
+  readonly lastReceived?: number;
 }
 
 let nextSessionId = 1;
@@ -59,6 +64,10 @@ export class Session {
   }
   get remoteAddress(): string {
     return this.sink.remoteAddress;
+  }
+  /** When the client last sent anything (see SessionSink.lastReceived). */
+  get lastReceived(): number | undefined {
+    return this.sink.lastReceived;
   }
   /** Available with non-negative priority: eligible for messages to the bare JID. */
   get availableForBare(): boolean {

@@ -6,7 +6,7 @@ import { Element, x, openTag } from "../../xml/element.ts";
 import { StreamParser, XmlStreamError } from "../../xml/stream-parser.ts";
 import { Jid, JidError, prepResource } from "../../jid/jid.ts";
 import { NS } from "../../protocol/ns.ts";
-import type { SaslMechanism, SaslStep } from "../sasl/index.ts";
+import type { IdentityCheck, SaslMechanism, SaslStep } from "../sasl/index.ts";
 import { StreamError, StanzaError, errorReply, type StreamErrorCondition } from "../errors.ts";
 import { Session, type SessionSink } from "../session/session.ts";
 import type { SessionRegistry } from "../session/registry.ts";
@@ -37,7 +37,16 @@ export interface StreamTransport {
 export interface SaslProvider {
   /** Mechanism names offered on a stream in this state, in preference order. */
   offered(secure: boolean): string[];
-  create(name: string): SaslMechanism | undefined;
+  /** `attempt.checkIdentity` must reach the mechanism's options (abuse limits, see C2sStreamHost.authGuard). */
+  create(name: string, attempt?: { checkIdentity?: IdentityCheck }): SaslMechanism | undefined;
+}
+
+/** Inbound byte shaper of one stream (src/core/limits/token-bucket.ts). */
+export interface InboundShaper {
+  /** Spends `bytes` received; returns the milliseconds to stop reading (0 = none). */
+  take(bytes: number, now: number): number;
+  /** Milliseconds still to wait (0 = reading may resume). */
+  delay(now: number): number;
 }
 
 export interface C2sStreamHost {
@@ -54,6 +63,14 @@ export interface C2sStreamHost {
   readonly maxResourcesPerAccount: number;
   /** Stanza counters for metrics (plain field increments; read only when scraped). */
   readonly stats?: StanzaCounters;
+  /**
+   * Abuse limits (src/core/limits/): asked when <auth/> arrives (username undefined) and again
+   * as soon as the mechanism has read the claimed identity, before any credential is looked up
+   * or password checked. A refusal fails the attempt with temporary-auth-failure and `text`.
+   */
+  readonly authGuard?: (username: string | undefined, remoteAddress: string) => { allowed: boolean; text?: string };
+  /** Abuse limits: the inbound byte shaper for a new stream from this address (undefined = none). */
+  readonly inboundShaper?: (remoteAddress: string) => InboundShaper | undefined;
 }
 
 type Stage = "header" | "pre-tls" | "tls-upgrading" | "pre-auth" | "sasl" | "pre-bind" | "bound" | "detached" | "closed";
@@ -77,6 +94,10 @@ export class C2sStream implements SessionSink {
   private mechanism: SaslMechanism | undefined;
   private authFailures = 0;
   private paused = false;
+  /** Reasons reading is paused (queue backpressure, rate shaping); the socket resumes at 0. */
+  private holds = 0;
+  private readonly shaper: InboundShaper | undefined;
+  private shapeTimer: NodeJS.Timeout | undefined;
   session: Session | undefined;
   lastReceived = Date.now();
   lastSent = Date.now();
@@ -88,6 +109,7 @@ export class C2sStream implements SessionSink {
   constructor(host: C2sStreamHost, transport: StreamTransport) {
     this.host = host;
     this.transport = transport;
+    this.shaper = host.inboundShaper?.(transport.remoteAddress);
     this.queue = new SerialQueue((item) => this.process(item), (err) => this.internalError(err));
     this.parser = new StreamParser(
       {
@@ -137,6 +159,33 @@ export class C2sStream implements SessionSink {
     if (this.stage === "closed") return;
     this.lastReceived = Date.now();
     this.parser.write(chunk);
+    if (this.shaper !== undefined) {
+      // Rate shaping: bytes already received are processed; reading pauses until they are paid for.
+      const wait = this.shaper.take(chunk.length, this.lastReceived);
+      if (wait > 0 && this.shapeTimer === undefined && (this.stage as Stage) !== "closed") {
+        this.hold();
+        this.shapeTimer = setTimeout(() => this.shapeWait(), wait);
+      }
+    }
+  }
+
+  /** Rate shaping: resume reading once the byte bucket is out of debt. */
+  private shapeWait(): void {
+    const wait = this.stage === "closed" ? 0 : this.shaper!.delay(Date.now());
+    if (wait > 0) {
+      this.shapeTimer = setTimeout(() => this.shapeWait(), wait);
+      return;
+    }
+    this.shapeTimer = undefined;
+    this.release();
+  }
+
+  private hold(): void {
+    if (this.holds++ === 0) this.transport.pause();
+  }
+
+  private release(): void {
+    if (--this.holds === 0 && this.stage !== "closed") this.transport.resume();
   }
 
   /** The transport went away (socket closed or errored). */
@@ -150,10 +199,10 @@ export class C2sStream implements SessionSink {
     this.queue.push(item);
     if (!this.paused && this.queue.length > QUEUE_HIGH_WATER) {
       this.paused = true;
-      this.transport.pause();
+      this.hold();
       this.queue.onDrain(() => {
         this.paused = false;
-        this.transport.resume();
+        this.release();
       });
     }
   }
@@ -249,6 +298,12 @@ export class C2sStream implements SessionSink {
         const mechs = features.c("mechanisms", { xmlns: NS.SASL });
         for (const m of this.host.sasl.offered(this.transport.secure)) mechs.append(x("mechanism", null, m));
         this.stage = "pre-auth";
+        if (this.host.hooks.has(StreamEvents.preAuthFeatures)) {
+          return this.host.hooks.fold(StreamEvents.preAuthFeatures, [] as Element[], { stream: this }).then((extra) => {
+            if (extra !== DROP) features.append(...extra);
+            this.write(features.toString());
+          });
+        }
       }
       this.write(features.toString());
       return;
@@ -324,7 +379,17 @@ export class C2sStream implements SessionSink {
     if (!this.host.sasl.offered(this.transport.secure).includes(name)) {
       return this.saslFailure({ kind: "failure", condition: "invalid-mechanism", text: `mechanism '${name}' is not offered on this stream` });
     }
-    const mech = this.host.sasl.create(name);
+    const guard = this.host.authGuard;
+    let checkIdentity: IdentityCheck | undefined;
+    if (guard !== undefined) {
+      const verdict = guard(undefined, this.remoteAddress);
+      if (!verdict.allowed) return this.saslFailure({ kind: "failure", condition: "temporary-auth-failure", text: verdict.text });
+      checkIdentity = (username) => {
+        const v = guard(username, this.remoteAddress);
+        return v.allowed ? undefined : { condition: "temporary-auth-failure", text: v.text };
+      };
+    }
+    const mech = this.host.sasl.create(name, checkIdentity ? { checkIdentity } : undefined);
     if (!mech) return this.saslFailure({ kind: "failure", condition: "invalid-mechanism", text: `mechanism '${name}' is not available` });
     const initial = this.decodeSaslPayload(el.text());
     if (initial === "invalid") return this.saslFailure({ kind: "failure", condition: "incorrect-encoding", text: "the initial response is not valid base64" });
@@ -515,6 +580,8 @@ export class C2sStream implements SessionSink {
 
   private cleanup(reason: string): void {
     this.queue.clear();
+    if (this.shapeTimer !== undefined) clearTimeout(this.shapeTimer);
+    this.shapeTimer = undefined;
     const session = this.session;
     if (!session) return;
     if (reason === "transport-closed" || reason === "connection-timeout") {

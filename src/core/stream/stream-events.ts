@@ -10,6 +10,10 @@ export interface FeaturesContext {
   stage: "authenticated";
 }
 
+export interface PreAuthFeaturesContext {
+  stream: C2sStream;
+}
+
 export interface NonzaPayload {
   stream: C2sStream;
   element: Element;
@@ -42,6 +46,11 @@ export interface ShutdownPayload {
 export const StreamEvents = Object.freeze({
   /** Extra stream features offered after authentication. */
   features: defineFoldEvent<Element[], FeaturesContext>("stream/features"),
+  /**
+   * Extra stream features offered before authentication, next to the SASL mechanisms (e.g.
+   * XEP-0077 <register/>). Not folded while STARTTLS is still required.
+   */
+  preAuthFeatures: defineFoldEvent<Element[], PreAuthFeaturesContext>("stream/pre-auth-features"),
   /** A top-level element that is not a stanza (XEP-0198 <enable/>, XEP-0352 <active/> …). */
   nonza: defineHandleEvent<NonzaPayload>("stream/nonza"),
   authenticated: defineNotifyEvent<AuthEvent>("stream/authenticated"),

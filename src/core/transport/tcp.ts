@@ -4,6 +4,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../log/logger.ts";
 import { C2sStream, type C2sStreamHost, type StreamTransport } from "../stream/c2s-stream.ts";
+import type { ConnectionLimiter } from "../limits/connection-limiter.ts";
 
 // A client that stops reading while we keep writing would grow our memory without bound.
 const MAX_WRITE_BUFFER = 8 * 1024 * 1024;
@@ -89,7 +90,8 @@ export interface C2sListenerOptions {
   idleTimeoutMs: number;
   authTimeoutMs: number;
   keepaliveMs: number;
-  maxConnectionsPerAddress: number;
+  /** limits.maxConnectionsPerAddress (shared with the WebSocket transport). */
+  connections: ConnectionLimiter;
 }
 
 export class C2sListener {
@@ -99,7 +101,6 @@ export class C2sListener {
   private plainServer: net.Server | undefined;
   private tlsServer: net.Server | undefined;
   readonly streams = new Set<C2sStream>();
-  private readonly perAddress = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(streamHost: C2sStreamHost, opts: C2sListenerOptions, log: Logger) {
@@ -109,7 +110,9 @@ export class C2sListener {
   }
 
   async listen(): Promise<{ port: number; tlsPort: number | undefined }> {
-    this.plainServer = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
+    this.plainServer = net.createServer({ noDelay: true }, (socket) => {
+      if (this.admit(socket)) this.accept(socket, false);
+    });
     const port = await listenOn(this.plainServer, this.opts.host, this.opts.port);
     let tlsPort: number | undefined;
     if (this.opts.tlsPort !== undefined && this.opts.tlsContext) {
@@ -117,12 +120,28 @@ export class C2sListener {
       // from key/cert), so it served no certificate and every direct TLS handshake failed.
       // Wrapping accepted sockets like STARTTLS does uses the same SecureContext on both ports.
       const ctx = this.opts.tlsContext;
-      this.tlsServer = net.createServer({ noDelay: true }, (raw) => this.acceptDirectTls(raw, ctx));
+      this.tlsServer = net.createServer({ noDelay: true }, (raw) => {
+        if (this.admit(raw)) this.acceptDirectTls(raw, ctx);
+      });
       tlsPort = await listenOn(this.tlsServer, this.opts.host, this.opts.tlsPort);
     }
     this.sweepTimer = setInterval(() => this.sweep(), 5000);
     this.sweepTimer.unref();
     return { port, tlsPort };
+  }
+
+  /**
+   * limits.maxConnectionsPerAddress, counted from the TCP accept (before any TLS handshake) until
+   * the TCP connection closes (also when a TLS socket wraps it). False: the socket was closed.
+   */
+  private admit(raw: net.Socket): boolean {
+    const address = raw.remoteAddress ?? "unknown";
+    if (!this.opts.connections.acquire(address, "c2s")) {
+      raw.destroy();
+      return false;
+    }
+    raw.once("close", () => this.opts.connections.release(address));
+    return true;
   }
 
   /** XEP-0368 direct TLS: handshake first, then the same stream machine as STARTTLS. */
@@ -147,13 +166,6 @@ export class C2sListener {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     const address = socket.remoteAddress ?? "unknown";
-    const count = (this.perAddress.get(address) ?? 0) + 1;
-    if (count > this.opts.maxConnectionsPerAddress) {
-      this.log.warn({ address }, "connection refused: too many connections from this address");
-      socket.destroy();
-      return;
-    }
-    this.perAddress.set(address, count);
     let stream: C2sStream;
     const attach = (s: net.Socket) => {
       s.on("data", (chunk: Buffer) => stream.receive(chunk));
@@ -167,9 +179,6 @@ export class C2sListener {
       if (done) return;
       done = true;
       this.streams.delete(stream);
-      const n = (this.perAddress.get(address) ?? 1) - 1;
-      if (n <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, n);
       stream.transportClosed();
     };
     socket.on("close", finished);

@@ -13,6 +13,7 @@
 // - binary frames are refused: XMPP frames are UTF-8 text.
 import type { Logger } from "../log/logger.ts";
 import { C2sStream, type C2sStreamHost, type StreamTransport } from "../stream/c2s-stream.ts";
+import { ConnectionLimiter } from "../limits/connection-limiter.ts";
 
 const NS_CLIENT = "jabber:client";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
@@ -160,7 +161,10 @@ export interface WebSocketStreamsOptions {
   authTimeoutMs: number;
   /** A WebSocket ping is sent after this long without anything sent to the client. */
   keepaliveMs: number;
-  maxConnectionsPerAddress: number;
+  /** limits.maxConnectionsPerAddress, shared with the TCP listener (src/core/limits/). */
+  connections?: ConnectionLimiter;
+  /** Without `connections`: a cap of this transport's own (0 or absent = unlimited), no exemptions. */
+  maxConnectionsPerAddress?: number;
   /** How often timeouts and keepalives are checked (default 5 s; tests use less). */
   sweepMs?: number;
 }
@@ -171,7 +175,7 @@ export class WebSocketStreams {
   private readonly opts: WebSocketStreamsOptions;
   private readonly log: Logger;
   readonly streams = new Map<C2sStream, WebSocketTransport>();
-  private readonly perAddress = new Map<string, number>();
+  private readonly connections: ConnectionLimiter;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
 
@@ -179,6 +183,7 @@ export class WebSocketStreams {
     this.streamHost = streamHost;
     this.opts = opts;
     this.log = log;
+    this.connections = opts.connections ?? new ConnectionLimiter({ max: opts.maxConnectionsPerAddress ?? 0, log });
     this.sweepTimer = setInterval(() => this.sweep(), opts.sweepMs ?? 5000);
     this.sweepTimer.unref();
   }
@@ -194,13 +199,10 @@ export class WebSocketStreams {
       socket.close(WS_GOING_AWAY, "server shutting down");
       return undefined;
     }
-    const count = (this.perAddress.get(address) ?? 0) + 1;
-    if (count > this.opts.maxConnectionsPerAddress) {
-      this.log.warn({ address }, "WebSocket refused: too many connections from this address");
+    if (!this.connections.acquire(address, "websocket")) {
       socket.close(WS_POLICY, "too many connections");
       return undefined;
     }
-    this.perAddress.set(address, count);
     const transport = new WebSocketTransport(socket, info);
     const stream = new C2sStream(this.streamHost, transport);
     this.streams.set(stream, transport);
@@ -212,9 +214,7 @@ export class WebSocketStreams {
       if (done) return;
       done = true;
       this.streams.delete(stream);
-      const n = (this.perAddress.get(address) ?? 1) - 1;
-      if (n <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, n);
+      this.connections.release(address);
       stream.transportClosed();
     };
     socket.on("message", (data, isBinary) => {

@@ -23,6 +23,7 @@ import { StanzaError } from "../../core/errors.ts";
 import { x, escapeText, type Element } from "../../xml/element.ts";
 import { NS } from "../../protocol/ns.ts";
 import { MessagingEvents, type MessageDelivered } from "../messaging/service.ts";
+import { OfflineServiceToken } from "../offline/index.ts";
 import { UnackedQueue, addH, parseH, type Unacked } from "./queue.ts";
 import { disposition, parseStanza, stampDelay } from "./rules.ts";
 
@@ -83,10 +84,18 @@ class SmSink implements SessionSink {
   get remoteAddress(): string {
     return (this.st.stream ?? this.st.countingStream).remoteAddress;
   }
+  /** Undefined while hibernating: nobody to ping (XEP-0199 dead-peer detection). */
+  get lastReceived(): number | undefined {
+    return this.st.stream?.lastReceived;
+  }
 }
 
 export default defineModule({
   id: "stream-management",
+  // Not called directly (unacknowledged messages are routed again, and the messaging rules
+  // store them), but without offline storage the module could not keep its promise; this
+  // also loads it after offline storage and unloads it before.
+  requires: [OfflineServiceToken],
   setup(ctx) {
     const sessions = ctx.sessions;
     const router = ctx.router;
@@ -101,6 +110,8 @@ export default defineModule({
     const byId = new Map<string, SmState>();
     /** Ends in progress (rerouting), awaited at shutdown and unload. */
     const pending = new Set<Promise<void>>();
+    /** Set by StreamEvents.shutdown: no new stream management, no resumption. */
+    let shuttingDown = false;
 
     const inboundH = (st: SmState): number => addH(st.inBase, st.countingStream.handledInbound);
 
@@ -167,7 +178,7 @@ export default defineModule({
     const onEnable = (stream: C2sStream, el: Element): void => {
       const session = stream.session;
       // §3: only after resource binding (or by resuming), and only once per stream.
-      if (!session || session.closing || byStream.has(stream) || bySession.has(session)) {
+      if (!session || session.closing || byStream.has(stream) || bySession.has(session) || shuttingDown) {
         stream.write(failed("unexpected-request"));
         return;
       }
@@ -218,7 +229,7 @@ export default defineModule({
       }
       const st = byId.get(previd);
       // Unknown, expired or ended, or another account's: all look the same (item-not-found).
-      if (!st || st.finishing || st.session.closing || st.session.username !== stream.authenticatedUser || st.session.jid.domain !== domain) {
+      if (!st || shuttingDown || st.finishing || st.session.closing || st.session.username !== stream.authenticatedUser || st.session.jid.domain !== domain) {
         stream.write(failed("item-not-found"));
         return;
       }
@@ -398,6 +409,7 @@ export default defineModule({
     // every stream-managed session (live or hibernating) ends and its unacknowledged stanzas
     // are stored or bounced; only then does its stream get <system-shutdown/>.
     ctx.on(StreamEvents.shutdown, async () => {
+      shuttingDown = true;
       const all = [...bySession.values()];
       const asked = all.filter((st) => st.stream && st.queue.length > 0 && !st.finishing);
       for (const st of asked) requestAck(st);
