@@ -314,7 +314,9 @@ async function main(): Promise<number> {
       const prov = mergeProvision(domain, p.password, scenarios.map((s) => s.provision(p)));
       log(`starting ${t.name} ${t.version()} (${prov.users.length} users, ${prov.pairs.length} contact pairs) …`);
       try {
+        const ts = performance.now();
         await t.start(prov);
+        log(`  ${t.name} provisioned and listening after ${((performance.now() - ts) / 1000).toFixed(1)} s`);
         for (const sc of scenarios) await runOne(sc, t);
       } catch (e) {
         for (const sc of scenarios) if (!outcomes.get(sc.name)!.some((o) => o.server === t.name)) {
@@ -333,7 +335,9 @@ async function main(): Promise<number> {
         const prov = mergeProvision(domain, p.password, [sc.provision(p)]);
         log(`starting ${t.name} ${t.version()} for ${sc.name} (${prov.users.length} users, ${prov.pairs.length} contact pairs) …`);
         try {
+          const ts = performance.now();
           await t.start(prov);
+          log(`  ${t.name} provisioned and listening after ${((performance.now() - ts) / 1000).toFixed(1)} s`);
         } catch (e) {
           record(sc, { server: t.name, version: t.version(), status: "error", reason: "could not start: " + (e as Error).message });
           log(`${t.name} could not start: ${(e as Error).message}`);

@@ -23,6 +23,11 @@ import offline from "./modules/offline/index.ts";
 import messaging from "./modules/messaging/index.ts";
 import disco from "./modules/disco/index.ts";
 import ping from "./modules/ping/index.ts";
+import vcard from "./modules/vcard/index.ts";
+import version from "./modules/version/index.ts";
+import time from "./modules/time/index.ts";
+import caps from "./modules/caps/index.ts";
+import register from "./modules/register/index.ts";
 import carbons from "./modules/carbons/index.ts";
 import csi from "./modules/csi/index.ts";
 import blocking from "./modules/blocking/index.ts";
@@ -34,7 +39,7 @@ import { HttpServer } from "./http/http-server.ts";
 import { AbuseLimits } from "./core/limits/index.ts";
 
 /** The feature modules of a default server, in no particular order (the loader sorts them). */
-export const DEFAULT_MODULES: readonly ModuleDefinition[] = [accounts, roster, presence, offline, messaging, disco, ping, carbons, csi, blocking, streamManagement];
+export const DEFAULT_MODULES: readonly ModuleDefinition[] = [accounts, roster, presence, offline, messaging, disco, ping, carbons, csi, blocking, streamManagement, vcard, version, time, caps, register];
 
 const AUTH_TIMEOUT_MS = 60_000;
 const KEEPALIVE_MS = 60_000;

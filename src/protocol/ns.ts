@@ -39,4 +39,8 @@ export const NS = {
   BLOCKING_ERRORS: "urn:xmpp:blocking:errors",
   SM: "urn:xmpp:sm:3",
   MAM: "urn:xmpp:mam:2",
+  PUBSUB: "http://jabber.org/protocol/pubsub",
+  PUBSUB_EVENT: "http://jabber.org/protocol/pubsub#event",
+  PUBSUB_OWNER: "http://jabber.org/protocol/pubsub#owner",
+  PUBSUB_ERRORS: "http://jabber.org/protocol/pubsub#errors",
 } as const;
