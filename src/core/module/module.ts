@@ -110,7 +110,8 @@ export function runIqHandler(p: StanzaPayload, payload: Element, handler: IqHand
     const reply = new Element("iq", { type: "error" });
     if (p.stanza.attrs.id !== undefined) reply.attrs.id = p.stanza.attrs.id;
     if (p.stanza.attrs.from !== undefined) reply.attrs.to = p.stanza.attrs.from;
-    if (p.stanza.attrs.to !== undefined) reply.attrs.from = p.stanza.attrs.to;
+    // Answer from the prepared address (a request to LOCALHOST is answered from localhost).
+    if (p.stanza.attrs.to !== undefined) reply.attrs.from = p.to.toString();
     else if (p.origin) reply.attrs.from = p.origin.bare;
     reply.children.push(payload, stanzaErr.toElement());
     const r = replyTo(p, reply, router);
@@ -118,7 +119,7 @@ export function runIqHandler(p: StanzaPayload, payload: Element, handler: IqHand
     return true;
   };
   const onResult = (result: Element | null | void): boolean | Promise<boolean> => {
-    const reply = resultFor(p.stanza, result ?? null);
+    const reply = resultFor(p.stanza, result ?? null, p.stanza.attrs.to !== undefined ? p.to.toString() : undefined);
     if (reply.attrs.from === undefined && p.origin) reply.attrs.from = p.origin.bare;
     const r = replyTo(p, reply, router);
     if (isPromise(r)) return r.then(() => true);

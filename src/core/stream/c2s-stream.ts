@@ -161,7 +161,7 @@ export class C2sStream implements SessionSink {
     this.parser.write(chunk);
     if (this.shaper !== undefined) {
       // Rate shaping: bytes already received are processed; reading pauses until they are paid for.
-      const wait = this.shaper.take(chunk.length, this.lastReceived);
+      const wait = this.shaper.take(typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length, this.lastReceived);
       if (wait > 0 && this.shapeTimer === undefined && (this.stage as Stage) !== "closed") {
         this.hold();
         this.shapeTimer = setTimeout(() => this.shapeWait(), wait);
