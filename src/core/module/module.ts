@@ -45,6 +45,8 @@ export class DiscoRegistry {
   readonly identities: DiscoIdentity[] = [];
   /** Features advertised on user accounts' bare JIDs. */
   readonly accountFeatures = new Set<string>();
+  /** Identities advertised on user accounts' bare JIDs besides account/registered (e.g. pubsub/pep). */
+  readonly accountIdentities: DiscoIdentity[] = [];
 }
 
 export type IqHandler = (p: StanzaPayload, payload: Element) => Element | null | void | Promise<Element | null | void>;

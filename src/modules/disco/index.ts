@@ -1,9 +1,26 @@
 // Service discovery (XEP-0030) for the server and for user accounts.
 import { defineModule } from "../../core/module/module.ts";
 import { StanzaError } from "../../core/errors.ts";
-import { x } from "../../xml/element.ts";
+import { x, type Element } from "../../xml/element.ts";
 import { NS } from "../../protocol/ns.ts";
+import { DROP, defineFoldEvent } from "../../core/hooks/hooks.ts";
+import type { Jid } from "../../jid/jid.ts";
 import { RosterServiceToken } from "../roster/index.ts";
+
+export interface AccountDiscoContext {
+  /** The account queried (bare JID). */
+  owner: string;
+  /** Who asks (the owner or a contact allowed to discover the account). */
+  requester: Jid;
+}
+
+/** Hooks through which other modules extend what an account's bare JID answers. */
+export const DiscoEvents = Object.freeze({
+  /** disco#items of an account without a node: modules append their <item/>s (PEP nodes). */
+  accountItems: defineFoldEvent<Element[], AccountDiscoContext>("disco/account-items"),
+  /** disco#info of a node of an account: the module that owns the node returns the whole <query/>. */
+  accountNodeInfo: defineFoldEvent<Element | undefined, AccountDiscoContext & { node: string }>("disco/account-node-info"),
+});
 
 export default defineModule({
   id: "disco",
@@ -11,6 +28,7 @@ export default defineModule({
   setup(ctx) {
     const disco = ctx.host.disco;
     const roster = ctx.use(RosterServiceToken);
+    const hooks = ctx.host.hooks;
     disco.identities.push({ category: "server", type: "im", name: "Parley" });
     ctx.feature(NS.DISCO_INFO, { account: true });
     ctx.feature(NS.DISCO_ITEMS, { account: true });
@@ -41,12 +59,19 @@ export default defineModule({
     };
     ctx.iq("get", ["self", "bare"], NS.DISCO_INFO, "query", async (p, q) => {
       if (!(await mayDiscoverAccount(p.to.bareString, p.from.bareString))) throw new StanzaError("service-unavailable");
-      if (q.attrs.node !== undefined) throw new StanzaError("item-not-found", `no such node: ${q.attrs.node}`);
-      return infoResult(undefined, [{ category: "account", type: "registered" }], disco.accountFeatures);
+      const node = q.attrs.node;
+      if (node !== undefined) {
+        const r = hooks.has(DiscoEvents.accountNodeInfo) ? await hooks.fold(DiscoEvents.accountNodeInfo, undefined, { owner: p.to.bareString, requester: p.from, node }) : undefined;
+        if (r === undefined || r === DROP) throw new StanzaError("item-not-found", `no such node: ${node}`);
+        return r;
+      }
+      return infoResult(undefined, [{ category: "account", type: "registered" }, ...disco.accountIdentities], disco.accountFeatures);
     });
-    ctx.iq("get", ["self", "bare"], NS.DISCO_ITEMS, "query", async (p) => {
+    ctx.iq("get", ["self", "bare"], NS.DISCO_ITEMS, "query", async (p, q) => {
       if (!(await mayDiscoverAccount(p.to.bareString, p.from.bareString))) throw new StanzaError("service-unavailable");
-      return x("query", { xmlns: NS.DISCO_ITEMS });
+      if (q.attrs.node !== undefined) return x("query", { xmlns: NS.DISCO_ITEMS, node: q.attrs.node });
+      const items = hooks.has(DiscoEvents.accountItems) ? await hooks.fold(DiscoEvents.accountItems, [], { owner: p.to.bareString, requester: p.from }) : [];
+      return x("query", { xmlns: NS.DISCO_ITEMS }, ...(items === DROP ? [] : items));
     });
   },
 });
