@@ -92,11 +92,14 @@ export class Session {
     if (s) this.sink.write(s.toString());
   }
 
-  /** Writes already-serialized bytes (shared fan-out bytes), bypassing filters only when none exist. */
-  sendRaw(serialized: string, stanza: Element): void {
+  /**
+   * Writes already-serialized bytes (shared fan-out bytes). Filters need an element: it is
+   * built (lazily, when given as a function) only for sessions that have filters.
+   */
+  sendRaw(serialized: string, stanza: Element | (() => Element)): void {
     if (this.closing) return;
     if (this.outFilters.length === 0) this.sink.write(serialized);
-    else this.send(stanza);
+    else this.send(typeof stanza === "function" ? stanza() : stanza);
   }
 
   close(condition?: string, text?: string): void {

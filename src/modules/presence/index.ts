@@ -28,8 +28,8 @@ class SharedPresence {
   }
   sendTo(session: Session, to: string): void {
     if (session.closing) return;
-    const withTo = new Element("presence", { ...this.stanza.attrs, to }, this.stanza.children);
-    session.sendRaw(this.head + " to='" + escapeAttr(to) + "'" + this.tail, withTo);
+    const stanza = this.stanza;
+    session.sendRaw(this.head + " to='" + escapeAttr(to) + "'" + this.tail, () => new Element("presence", { ...stanza.attrs, to }, stanza.children));
   }
 }
 
