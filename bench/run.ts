@@ -75,7 +75,7 @@ function params(v: Record<string, any>): Params {
     },
     messaging: {
       clients: Number(v["msg-clients"] ?? (smoke ? 50 : 1000)),
-      rates: nums(v["msg-rates"], smoke ? [200, 500] : [2000, 4000, 6000, 8000, 12000, 16000, 20000, 24000, 32000]),
+      rates: nums(v["msg-rates"], smoke ? [200, 500] : [2000, 4000, 6000, 8000, 12000, 16000, 20000, 24000, 32000, 40000, 48000, 64000]),
       stepMs,
       // smoke runs on shared CI machines: latency is reported, only loss fails them
       p99LimitMs: smoke ? 60000 : 100,
@@ -86,7 +86,7 @@ function params(v: Record<string, any>): Params {
       users: Number(v["presence-users"] ?? (smoke ? 30 : 500)),
       contacts: nums(v["presence-contacts"], smoke ? [10] : [50, 200]),
       concurrency: smoke ? 10 : 100,
-      rates: nums(v["presence-rates"], smoke ? [300] : [2500, 5000, 10000, 15000, 20000, 30000, 40000, 60000]),
+      rates: nums(v["presence-rates"], smoke ? [300] : [2500, 5000, 10000, 15000, 20000, 30000, 40000, 60000, 80000, 120000, 160000]),
       stepMs: v["step-seconds"] ? stepMs : smoke ? 1500 : 5000,
       p99LimitMs: smoke ? 60000 : 100,
       drainMs: smoke ? 3000 : 10000,

@@ -43,4 +43,6 @@ export const NS = {
   PUBSUB_EVENT: "http://jabber.org/protocol/pubsub#event",
   PUBSUB_OWNER: "http://jabber.org/protocol/pubsub#owner",
   PUBSUB_ERRORS: "http://jabber.org/protocol/pubsub#errors",
+  /** Parley's calendar feed extension (docs/protocol.md). */
+  CALENDAR: "urn:parley:calendar:0",
 } as const;

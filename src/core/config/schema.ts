@@ -28,6 +28,7 @@ export interface ParleyConfig {
   readonly vcard: VcardConfig;
   readonly version: VersionConfig;
   readonly registration: RegistrationConfig;
+  readonly calendar: CalendarConfig;
   readonly log: LogConfig;
   readonly admin: AdminConfig;
   /** Absolute path of the YAML file that was read, or null when none was. */
@@ -117,6 +118,21 @@ export interface RegistrationConfig {
   readonly allowAccountChanges: boolean;
 }
 
+export interface CalendarConfig {
+  /** Calendar-driven presence: users' iCalendar feeds are polled. */
+  readonly enabled: boolean;
+  /** URL prefixes feeds must start with, separated by commas or white space; "" = none allowed. */
+  readonly allowedUrlPrefixes: string;
+  /** Feeds may be fetched from loopback, private, link-local, CGNAT and unique-local addresses. */
+  readonly allowPrivateNetworks: boolean;
+  readonly pollIntervalSeconds: number;
+  readonly maxFeedBytes: number;
+  readonly timeoutSeconds: number;
+  readonly maxConcurrentFetches: number;
+  /** IANA zone for floating times; "" = the server's local zone. */
+  readonly floatingTimeZone: string;
+}
+
 export interface LogConfig {
   readonly level: LogLevel;
 }
@@ -200,6 +216,32 @@ function checkDatabaseUrl(value: string): string | undefined {
     }
   }
   return expected;
+}
+
+/** Calendar feed URL prefixes: http(s) URLs without credentials or fragment, comma/space separated. */
+function checkUrlPrefixList(value: string): string | undefined {
+  for (const t of value.split(/[\s,]+/).filter((x) => x !== "")) {
+    let u: URL;
+    try {
+      u = new URL(t);
+    } catch {
+      return `http:// or https:// URL prefixes separated by commas or spaces (${JSON.stringify(t)} is not a URL)`;
+    }
+    if ((u.protocol !== "https:" && u.protocol !== "http:") || u.username !== "" || u.password !== "" || u.hash !== "") {
+      return `http:// or https:// URL prefixes without user name, password or #fragment (${JSON.stringify(t)})`;
+    }
+  }
+  return undefined;
+}
+
+function checkTimeZone(value: string): string | undefined {
+  if (value === "") return undefined;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: value });
+    return undefined;
+  } catch {
+    return '"" (the server\'s local zone) or an IANA time zone such as Europe/Berlin';
+  }
 }
 
 function checkWebSocketUrl(value: string): string | undefined {
@@ -450,6 +492,39 @@ export const schema: SectionSpec = {
           type: "boolean",
           default: true,
           doc: "Let users change their password and delete their own account from their client (jabber:iq:register).",
+        },
+      },
+    },
+    calendar: {
+      doc: "Calendar-driven presence: each user may give one iCalendar (ICS) feed; a busy meeting in it shows them Busy, \"In a meeting\" (docs/presence.md, Calendar).",
+      fields: {
+        enabled: { type: "boolean", default: false, doc: "Poll users' calendar feeds and accept new ones (urn:parley:calendar:0)." },
+        allowedUrlPrefixes: {
+          type: "string",
+          default: "",
+          doc: "Feed URLs must start with one of these http:// or https:// prefixes (separated by commas or spaces), e.g. \"https://calendar.example.com/ics/\". Empty = no feed is allowed.",
+          check: checkUrlPrefixList,
+        },
+        allowPrivateNetworks: {
+          type: "boolean",
+          default: false,
+          doc: "Allow feeds on loopback, private (RFC 1918), link-local, CGNAT and unique-local addresses (an intranet calendar server). Off: such addresses are refused, whatever the URL says.",
+        },
+        pollIntervalSeconds: { type: "integer", default: 300, min: 10, max: 86400, doc: "How often each feed is fetched (spread evenly over the interval)." },
+        maxFeedBytes: {
+          type: "integer",
+          default: 5 * 1024 * 1024,
+          min: 1024,
+          max: 256 * 1024 * 1024,
+          doc: "Largest feed accepted (after decompression), in bytes; a larger one is refused.",
+        },
+        timeoutSeconds: { type: "integer", default: 20, min: 1, max: 600, doc: "Time allowed for one whole fetch (DNS, connection, redirects, body)." },
+        maxConcurrentFetches: { type: "integer", default: 4, min: 1, max: 256, doc: "Feeds fetched at the same time, at most." },
+        floatingTimeZone: {
+          type: "string",
+          default: "",
+          doc: "IANA time zone (e.g. Europe/Berlin) for event times given without a zone; empty = the server's local zone.",
+          check: checkTimeZone,
         },
       },
     },

@@ -12,7 +12,7 @@
 //    most likely moved into), then the one ending first, then by subject.
 
 /** How an occurrence shows in free/busy. */
-export type ShowAs = "busy" | "tentative" | "free" | "oof" | "elsewhere";
+export type ShowAs = "busy" | "tentative" | "free" | "oof" | "working-elsewhere";
 
 /** One expanded occurrence of a calendar event. */
 export interface CalendarEvent {

@@ -43,7 +43,10 @@ export class CalendarParseError extends Error {
 }
 
 export const DEFAULT_MAX_OCCURRENCES = 2000;
-export const DEFAULT_MAX_ITERATIONS = 200_000;
+export const DEFAULT_MAX_ITERATIONS = 20_000;
+/** Per recurring event: steps taken and occurrences kept (a runaway rule cannot starve the rest). */
+export const MAX_STEPS_PER_EVENT = 4000;
+export const MAX_OCCURRENCES_PER_EVENT = 1000;
 const MAX_TEXT = 256;
 
 /** Single-line, control-free, at most MAX_TEXT characters. */
@@ -75,7 +78,7 @@ function showAsOf(item: Event): ShowAs | "cancelled" {
     case "OOF":
       return "oof";
     case "WORKINGELSEWHERE":
-      return "elsewhere";
+      return "working-elsewhere";
   }
   if (upper(c.getFirstPropertyValue("transp")) === "TRANSPARENT") return "free";
   if (upper(c.getFirstPropertyValue("status")) === "TENTATIVE") return "tentative";
@@ -126,11 +129,12 @@ export function parseCalendar(text: string, opts: ParseOptions): ParseResult {
 
   let roots: Component[];
   try {
-    const jcal = ICAL.parse(text) as unknown[];
-    const list = Array.isArray(jcal) && typeof jcal[0] === "string" ? [jcal] : (jcal as unknown[][]);
-    roots = list.map((j) => new ICAL.Component(j as never));
+    roots = parseRoots(text);
   } catch (err) {
-    throw new CalendarParseError(`not a valid iCalendar file: ${(err as Error).message}`);
+    // One malformed property (an unknown RRULE frequency, a bad date) makes ical.js refuse the
+    // whole text. Salvage what can be read: each VEVENT on its own, with the time zones.
+    roots = salvage(text);
+    if (roots.length === 0) throw new CalendarParseError(`not a valid iCalendar file: ${(err as Error).message}`);
   }
   if (roots.length === 0) throw new CalendarParseError("not an iCalendar file: it is empty");
   for (const root of roots) {
@@ -200,9 +204,11 @@ export function parseCalendar(text: string, opts: ParseOptions): ParseResult {
           return;
         }
         const durationMs = Math.max(0, ex.toEpoch(master.endDate, tzidOf(master, "dtend")) - ex.toEpoch(master.startDate, tzidOf(master, "dtstart")));
-        const it = master.iterator();
+        const it = master.iterator(fastForward(master, from - durationMs - 2 * DAY_MS, ex));
+        let steps = 0;
+        const before = out.length;
         for (;;) {
-          if (budget-- <= 0) {
+          if (budget-- <= 0 || steps++ >= MAX_STEPS_PER_EVENT || out.length - before >= MAX_OCCURRENCES_PER_EVENT) {
             truncated = true;
             return;
           }
@@ -236,6 +242,104 @@ export function parseCalendar(text: string, opts: ParseOptions): ParseResult {
 
   out.sort((a, b) => a.start.getTime() - b.start.getTime() || a.end.getTime() - b.end.getTime());
   return { events: out, truncated };
+}
+
+function parseRoots(text: string): Component[] {
+  const jcal = ICAL.parse(text) as unknown[];
+  const list = Array.isArray(jcal) && typeof jcal[0] === "string" ? [jcal] : (jcal as unknown[][]);
+  return list.map((j) => new ICAL.Component(j as never));
+}
+
+/** Block-by-block reading of a text ical.js refused as a whole; [] when it has no VCALENDAR. */
+function salvage(text: string): Component[] {
+  const lines = text.split(/\r?\n/);
+  if (!lines.some((l) => /^BEGIN:VCALENDAR\s*$/i.test(l))) return [];
+  const zones: string[] = [];
+  const events: string[] = [];
+  let block: string[] | undefined;
+  let kind = "";
+  for (const line of lines) {
+    const begin = /^BEGIN:(VEVENT|VTIMEZONE)\s*$/i.exec(line);
+    if (!block && begin) {
+      block = [line];
+      kind = begin[1].toUpperCase();
+      continue;
+    }
+    if (!block) continue;
+    block.push(line);
+    if (new RegExp(`^END:${kind}\\s*$`, "i").test(line)) {
+      (kind === "VTIMEZONE" ? zones : events).push(block.join("\r\n"));
+      block = undefined;
+    }
+  }
+  const head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Parley//salvage//EN\r\n";
+  // Time zones that do not parse on their own are left out.
+  const goodZones = zones.filter((z) => {
+    try {
+      parseRoots(`${head}${z}\r\nEND:VCALENDAR\r\n`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const out: Component[] = [];
+  const zoneText = goodZones.map((z) => z + "\r\n").join("");
+  // One root holding every readable event, so that overrides still meet their masters.
+  const readable = events.filter((e) => {
+    try {
+      parseRoots(`${head}${e}\r\nEND:VCALENDAR\r\n`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (readable.length === 0 && goodZones.length === 0) return [];
+  out.push(...parseRoots(`${head}${zoneText}${readable.map((e) => e + "\r\n").join("")}END:VCALENDAR\r\n`));
+  return out;
+}
+
+const DAY_MS = 86_400_000;
+const UNIT_MS: Record<string, number> = { SECONDLY: 1000, MINUTELY: 60_000, HOURLY: 3_600_000, DAILY: DAY_MS, WEEKLY: 7 * DAY_MS };
+
+/**
+ * Where to start iterating a recurring event so that a rule begun years ago does not walk
+ * every occurrence since: DTSTART moved forward by a whole number of rule periods
+ * (INTERVAL × day, week, hour …) to just before `target`. Only for a single RRULE with a
+ * fixed-length period and no COUNT (COUNT counts from the real DTSTART; MONTHLY and YEARLY
+ * rules take few steps anyway). A shifted start is itself an occurrence-aligned instant, so the
+ * rule's BYxxx parts, EXDATEs and UNTIL keep their meaning.
+ */
+function fastForward(master: Event, target: number, ex: Expander): Time | undefined {
+  const rules = master.component.getAllProperties("rrule");
+  if (rules.length !== 1 || master.component.hasProperty("rdate")) return undefined;
+  const rule = rules[0].getFirstValue() as InstanceType<typeof ICAL.Recur> | null;
+  if (!rule || rule.count || !rule.freq) return undefined;
+  const unit = UNIT_MS[rule.freq];
+  const interval = rule.interval > 0 ? rule.interval : 1;
+  if (unit === undefined) return undefined;
+  const start = master.startDate;
+  const startMs = ex.toEpoch(start, tzidOf(master, "dtstart"));
+  const steps = Math.floor((target - startMs) / (unit * interval));
+  if (!(steps > 0)) return undefined;
+  const n = steps * interval;
+  const shifted = start.clone();
+  switch (rule.freq) {
+    case "WEEKLY":
+      shifted.adjust(7 * n, 0, 0, 0);
+      break;
+    case "DAILY":
+      shifted.adjust(n, 0, 0, 0);
+      break;
+    case "HOURLY":
+      shifted.adjust(0, n, 0, 0);
+      break;
+    case "MINUTELY":
+      shifted.adjust(0, 0, n, 0);
+      break;
+    default:
+      shifted.adjust(0, 0, 0, n);
+  }
+  return shifted;
 }
 
 function isOverridden(master: Event, occurrence: Time): boolean {

@@ -2,7 +2,7 @@
 // timers → ONE computed state (the rules are written down in docs/presence.md, "Aggregation").
 // Pure and deterministic: `aggregate(inputs, now, config)` has no clock of its own.
 import {
-  ACTIVITIES, AVAILABILITY, MACHINE_ORDER, activityApplies, classOf, effectiveManual, manualExpiresAt,
+  AVAILABILITY, MACHINE_ORDER, activityApplies, classOf, effectiveManual, manualExpiresAt,
   type ActivityToken, type AvailabilityClass, type DeviceActivity, type DeviceKind, type MachineState,
   type ManualExpiryConfig, type ManualMode, type ManualState, DEFAULT_MANUAL_EXPIRY_MS,
 } from "./model.ts";
@@ -36,6 +36,8 @@ export interface Meeting {
   readonly start: number;
   readonly end: number;
   readonly freeBusy: FreeBusy;
+  /** A whole-day item: never a meeting (a holiday or a trip is not a meeting); an all-day "oof" is out of office. */
+  readonly allDay?: boolean;
 }
 
 export interface CalendarInput {
@@ -172,7 +174,7 @@ export function endpointMachine(ep: EndpointInput, now: number, cfg: Pick<Aggreg
   const idle = now - last;
   const toInactive = last + cfg.inactiveAfterMs;
   const toAway = toInactive + cfg.awayAfterMs;
-  let timer: MachineState = idle >= cfg.inactiveAfterMs + cfg.awayAfterMs ? "away" : idle >= cfg.inactiveAfterMs ? "inactive" : "active";
+  const timer: MachineState = idle >= cfg.inactiveAfterMs + cfg.awayAfterMs ? "away" : idle >= cfg.inactiveAfterMs ? "inactive" : "active";
   const reported = ep.reported?.state ?? "active";
   const state = MACHINE_ORDER[reported] > MACHINE_ORDER[timer] ? reported : timer;
   let next: number | undefined;
@@ -195,11 +197,20 @@ function decay(base: number, machine: MachineState): number {
   return base;
 }
 
+/** Busy, timed, non-empty items make a meeting (same rule as src/modules/calendar/meetings.ts). */
+function isMeetingItem(m: Meeting): boolean {
+  return m.freeBusy === "busy" && m.allDay !== true && m.end > m.start;
+}
+
+/** The meeting now: [start, end); of overlapping ones the one that started last, then ending first, then by subject. */
 function currentMeeting(meetings: readonly Meeting[] | undefined, now: number): Meeting | undefined {
   let best: Meeting | undefined;
   for (const m of meetings ?? []) {
-    if (m.freeBusy !== "busy" || !(m.start <= now && now < m.end)) continue;
-    if (!best || m.start > best.start || (m.start === best.start && m.end < best.end)) best = m;
+    if (!isMeetingItem(m) || !(m.start <= now && now < m.end)) continue;
+    if (
+      !best || m.start > best.start ||
+      (m.start === best.start && (m.end < best.end || (m.end === best.end && (m.subject ?? "") < (best.subject ?? ""))))
+    ) best = m;
   }
   return best;
 }
@@ -228,7 +239,7 @@ export function aggregate(inputs: PresenceInputs, now: number, config: Aggregati
   const cal = config.calendarPresence ? inputs.calendar : undefined;
   if (cal) {
     for (const m of cal.meetings ?? []) {
-      if (m.freeBusy === "busy" || m.freeBusy === "oof") {
+      if (isMeetingItem(m) || m.freeBusy === "oof") {
         later(m.start);
         later(m.end);
       }
@@ -380,4 +391,3 @@ export function isDndState(state: PresenceState): boolean {
   return state.class === "dnd";
 }
 
-export { ACTIVITIES };

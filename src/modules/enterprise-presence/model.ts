@@ -139,6 +139,11 @@ export const CLASS_LABELS: Readonly<Record<AvailabilityClass, Readonly<Record<st
   offline: { en: "Offline", de: "Offline", fr: "Hors connexion", "zh-Hant": "離線" },
 });
 
+/** How a user's own other resources see Appear Offline (they are online, so never 'unavailable'). */
+export const APPEAR_OFFLINE_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  en: "Appear offline", de: "Als offline anzeigen", fr: "Apparaître hors ligne", "zh-Hant": "顯示為離線",
+});
+
 export function classLabel(cls: AvailabilityClass, lang?: string): string {
   return pickLabel(CLASS_LABELS[cls], lang) ?? cls;
 }

@@ -16,7 +16,8 @@ test("a pinged client that stays silent past the timeout is dropped", () => {
 
 test("anything received after the ping proves the client alive", () => {
   assert.equal(pingDecision({ ...base, now: 20_000, lastReceived: 11_001, pingSentAt: 11_000 }), "alive");
-  assert.equal(pingDecision({ ...base, now: 20_000, lastReceived: 11_000, pingSentAt: 11_000 }), "drop");
+  assert.equal(pingDecision({ ...base, now: 20_000, lastReceived: 11_000, pingSentAt: 11_000 }), "alive", "the same millisecond counts");
+  assert.equal(pingDecision({ ...base, now: 20_000, lastReceived: 10_999, pingSentAt: 11_000 }), "drop");
 });
 
 test("sessions without a live connection are left alone", () => {

@@ -19,7 +19,9 @@ export interface LivenessInput {
 export function pingDecision(s: LivenessInput): "ping" | "alive" | "drop" | "wait" {
   if (s.lastReceived === undefined) return "wait";
   if (s.pingSentAt !== undefined) {
-    if (s.lastReceived > s.pingSentAt) return "alive";
+    // ">=": data in the very millisecond the ping left is counted as an answer (at worst one
+    // more ping cycle), rather than dropping a client that answered at once.
+    if (s.lastReceived >= s.pingSentAt) return "alive";
     return s.now - s.pingSentAt >= s.timeoutMs ? "drop" : "wait";
   }
   return s.now - s.lastReceived >= s.intervalMs ? "ping" : "wait";

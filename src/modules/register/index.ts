@@ -123,6 +123,9 @@ export default defineModule({
     });
 
     ctx.iq("set", ["host", "self"], NS.REGISTER, "query", async (p, query) => {
+      const { username: given, password } = registrationFields(query);
+      // §3.3: error replies should not carry the password back (the core echoes the payload).
+      query.children = query.children.filter((c) => typeof c === "string" || (c.name !== "password" && c.attrs.xmlns !== NS.DATA_FORMS));
       if (!cfg.allowAccountChanges) throw new StanzaError("not-allowed", "account changes are not allowed in-band on this server");
       const username = p.from.local;
       if (query.getChild("remove")) {
@@ -133,9 +136,6 @@ export default defineModule({
         ctx.log.info({ username }, "XEP-0077: account removed by its owner");
         return null;
       }
-      const { username: given, password } = registrationFields(query);
-      // §3.3: error replies should not carry the password back (the core echoes the payload).
-      query.children = query.children.filter((c) => typeof c === "string" || (c.name !== "password" && c.attrs.xmlns !== NS.DATA_FORMS));
       if (given !== undefined && given !== "") {
         let same = false;
         try {
