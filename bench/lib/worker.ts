@@ -36,6 +36,7 @@ const stats = {
   presUnavailable: 0,
   iqIn: 0,
   dropped: 0,
+  misrouted: 0,
   errors: [] as string[],
 };
 
@@ -48,6 +49,7 @@ function resetStats(): void {
   stats.presSelf = 0;
   stats.presUnavailable = 0;
   stats.iqIn = 0;
+  stats.misrouted = 0;
   stats.errors = [];
 }
 
@@ -80,6 +82,13 @@ function handler(cl: Client) {
       const b = raw.indexOf("<body>m ");
       if (b < 0) return;
       const ts = stampAfter(raw, b + 8);
+      // body: "m <sent µs> <seq> <recipient index> …": check it reached the right client
+      const p1 = raw.indexOf(" ", b + 8);
+      const p2 = p1 < 0 ? -1 : raw.indexOf(" ", p1 + 1);
+      if (p2 < 0 || stampAfter(raw, p2 + 1) !== cl.idx) {
+        stats.misrouted++;
+        return;
+      }
       stats.msgRecv++;
       if (ts > 0) stats.msgHist.record(nowUs() - ts);
     } else if (name === "presence") {
@@ -275,6 +284,7 @@ const ops: Record<string, (a: any) => Promise<unknown> | unknown> = {
       presUnavailable: stats.presUnavailable,
       online: clients.size,
       dropped: stats.dropped,
+      misrouted: stats.misrouted,
       complete,
       missing,
       errors: stats.errors.slice(0, 10),
@@ -310,7 +320,7 @@ const ops: Record<string, (a: any) => Promise<unknown> | unknown> = {
           seq++;
           if (a.kind === "message") {
             const peer = a.base + ((cl.idx - a.base + 1) % a.n);
-            cl.c.send(`<message to='u${peer}@${cfg.domain}' type='chat' id='m${seq}'><body>m ${ts} ${seq} ${PAD}</body></message>`);
+            cl.c.send(`<message to='u${peer}@${cfg.domain}' type='chat' id='m${seq}'><body>m ${ts} ${seq} ${peer} ${PAD}</body></message>`);
           } else {
             cl.c.send(`<presence><show>${shows[seq & 3]}</show><status>p ${ts} ${seq}</status></presence>`);
           }

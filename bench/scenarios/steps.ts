@@ -109,6 +109,8 @@ async function oneStep(ctx: Ctx, pool: GeneratorPool, spec: StepSpec, rate: numb
   if (row.lost > 0) why.push(`${row.lost} lost`);
   if (!(h.p99 <= spec.p99LimitMs)) why.push(`p99 ${h.p99} ms > ${spec.p99LimitMs} ms`);
   if (skipped > 0) why.push(`${skipped} not sent (server not reading: socket buffers full)`);
+  const misrouted = sum(counters, (c) => c.misrouted);
+  if (misrouted > 0) why.push(`${misrouted} delivered to the wrong client`);
   const dropped = sum(counters, (c) => c.dropped);
   if (dropped > 0) why.push(`${dropped} sessions dropped`);
   if (why.length) {

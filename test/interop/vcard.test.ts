@@ -195,3 +195,40 @@ run(main)
     );
   });
 });
+
+describe("XEP-0054/0153 on PostgreSQL", () => {
+  let p: TestParley;
+  before(async () => {
+    p = await startParley({ database: "postgres" });
+  });
+  after(() => p?.stop());
+
+  test("set, read through the bare JID, hash in the contact's presence", async () => {
+    const prefix = uniquePrefix();
+    await addPrefixedUsers(p, prefix, ["alice", "bob"]);
+    await p.server.roster.addMutual(`${prefix}alice@${p.domain}`, `${prefix}bob@${p.domain}`);
+    await scenario(
+      parleyTarget(p),
+      HELPERS +
+        `
+async def main(a):
+    alice = C(a, "alice", "desk")
+    bob = C(a, "bob", "pc")
+    await bob.online()
+    await alice.online(presence=False)
+    r = await alice.iq("set", f"<vCard xmlns='vcard-temp'><FN>Alice</FN><PHOTO><TYPE>image/png</TYPE><BINVAL>{a['png']}</BINVAL></PHOTO></vCard>")
+    check(r["type"] == "result", "vCard set", r)
+    alice.send_presence()
+    s = await bob.expect(avail(alice), "alice's presence")
+    check(photo_hash(s) == a["png_sha1"], "hash in presence", s)
+    r = await bob.iq("get", "<vCard xmlns='vcard-temp'/>", to=alice.bare)
+    check(vcard_of(r).findtext("{vcard-temp}PHOTO/{vcard-temp}BINVAL") == a["png"], "photo read back", r)
+    await alice.offline()
+    await bob.offline()
+run(main)
+`,
+      { prefix, png: PNG.toString("base64"), png_sha1: PNG_SHA1 },
+      { timeoutMs: 40_000 },
+    );
+  });
+});

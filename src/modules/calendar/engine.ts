@@ -136,16 +136,38 @@ function sameItems(a: readonly CalendarEvent[], b: readonly CalendarEvent[]): bo
 
 type Key = `p${string}` | `b${string}`;
 
+/** An array queue with a moving head (shift in O(1) amortised). */
+class FifoQueue {
+  #items: string[] = [];
+  #head = 0;
+  push(v: string): void {
+    this.#items.push(v);
+  }
+  shift(): string | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const v = this.#items[this.#head++];
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return v;
+  }
+}
+
 export class CalendarEngine {
   readonly #o: EngineOptions;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #users = new Map<string, UserState>();
   readonly #timers: TimerScheduler<Key>;
-  /** Users waiting for a fetch slot, in order; `#queued` mirrors it for O(1) membership. */
-  #queue: string[] = [];
-  #head = 0;
-  readonly #queued = new Set<string>();
+  /**
+   * Users waiting for a fetch slot: users' own requests (setting a feed, refresh) first, then
+   * the periodic polls, each in arrival order. `#queued` says which queue holds a user; an
+   * entry in the other queue is stale and skipped.
+   */
+  readonly #urgent = new FifoQueue();
+  readonly #polls = new FifoQueue();
+  readonly #queued = new Map<string, "urgent" | "poll">();
   /** Users being fetched now, with their abort handles. */
   readonly #active = new Map<string, AbortController>();
   /** Users to fetch again as soon as their running fetch ends. */
@@ -335,33 +357,33 @@ export class CalendarEngine {
     else this.#evaluate(user, Math.max(at, this.#clock.now()));
   }
 
-  #enqueue(user: string, first: boolean): void {
+  #enqueue(user: string, urgent: boolean): void {
     if (this.#stopped || !this.#users.has(user)) return;
-    if (this.#queued.has(user)) {
-      if (!first) return;
-      // Move to the front.
-      this.#queue = [user, ...this.#queue.slice(this.#head).filter((u) => u !== user)];
-      this.#head = 0;
-    } else {
-      this.#queued.add(user);
-      if (first) {
-        this.#queue = [user, ...this.#queue.slice(this.#head)];
-        this.#head = 0;
-      } else {
-        this.#queue.push(user);
-      }
-    }
+    const where = this.#queued.get(user);
+    if (where === "urgent" || (where === "poll" && !urgent)) return;
+    this.#queued.set(user, urgent ? "urgent" : "poll");
+    (urgent ? this.#urgent : this.#polls).push(user);
     this.#pump();
   }
 
-  #pump(): void {
-    while (!this.#stopped && this.#active.size < this.#o.maxConcurrent && this.#head < this.#queue.length) {
-      const user = this.#queue[this.#head++];
-      this.#queued.delete(user);
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#head);
-        this.#head = 0;
+  #next(): string | undefined {
+    for (const [q, name] of [
+      [this.#urgent, "urgent"],
+      [this.#polls, "poll"],
+    ] as const) {
+      for (let u = q.shift(); u !== undefined; u = q.shift()) {
+        if (this.#queued.get(u) !== name) continue; // moved to the urgent queue, or removed
+        this.#queued.delete(u);
+        return u;
       }
+    }
+    return undefined;
+  }
+
+  #pump(): void {
+    while (!this.#stopped && this.#active.size < this.#o.maxConcurrent) {
+      const user = this.#next();
+      if (user === undefined) return;
       if (!this.#users.has(user)) continue;
       if (this.#active.has(user)) {
         this.#again.add(user);

@@ -154,13 +154,16 @@ export default defineModule({
           ctx.log.info({ jid: session.full, ver: c.ver, node: c.node }, "XEP-0115: disco#info does not hash to the advertised ver; not cached");
           return undefined;
         }
-        await store.put({
-          hash: c.hash,
-          ver: c.ver,
-          identities: JSON.stringify(info.identities),
-          features: JSON.stringify(info.features),
-          forms: JSON.stringify(info.forms),
-        });
+        // Known at once; the durable copy (for later sessions and restarts) follows.
+        store
+          .put({
+            hash: c.hash,
+            ver: c.ver,
+            identities: JSON.stringify(info.identities),
+            features: JSON.stringify(info.features),
+            forms: JSON.stringify(info.forms),
+          })
+          .catch((err) => ctx.log.error({ err, ver: c.ver }, "XEP-0115: storing verified capabilities failed"));
         return toKnown(info);
       })();
       inflight.set(k, p);
