@@ -66,7 +66,7 @@ export const messaging: Scenario = {
     const genBound = r.steps.some((s) => s.why?.includes("generator"));
     const busy = r.steps.filter((s) => s.other_cpu > 0.3);
     if (busy.length) notes.push(`other processes used up to ${Math.max(...busy.map((s) => s.other_cpu))} cores during ${busy.length} of ${r.steps.length} steps: latency limits may have been hit early`);
-    if (genBound) notes.push("the generator could not offer the next rate: max msg/s is a lower bound");
+    if (genBound) notes.push("the generator could not offer the next rate, or was near saturation: max msg/s may be a lower bound");
     const b = r.best;
     return {
       metrics: {

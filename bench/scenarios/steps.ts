@@ -113,6 +113,7 @@ async function oneStep(ctx: Ctx, pool: GeneratorPool, spec: StepSpec, rate: numb
   if (misrouted > 0) why.push(`${misrouted} delivered to the wrong client`);
   const dropped = sum(counters, (c) => c.dropped);
   if (dropped > 0) why.push(`${dropped} sessions dropped`);
+  if (why.length && gu >= 0.8) why.push(`generator at ${round(gu * 100)} % of its core: may be generator-bound`);
   if (why.length) {
     row.ok = false;
     row.why = why.join(", ");

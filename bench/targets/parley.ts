@@ -62,6 +62,9 @@ export class ParleyTarget implements Target {
       PARLEY_HTTP_PORT: String(this.port + 2),
       PARLEY_C2S_REQUIRE_TLS: this.starttls === "required" ? "true" : "false",
       PARLEY_LOG_LEVEL: "warn",
+      // no throttling, like the reference servers' configs (loopback is exempt by default anyway)
+      PARLEY_LIMITS_C2S_BYTES_PER_SECOND: "0",
+      PARLEY_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: "0",
       PARLEY_CONFIG: "",
     };
   }

@@ -26,6 +26,11 @@ export const WINDOW_AHEAD_MS = 7 * DAY_MS;
 /** Occurrences kept per user. */
 export const MAX_ITEMS = 500;
 const MAX_BACKOFF = 8;
+/**
+ * A user's own requests jump the queue at most this often; more frequent ones wait in line
+ * with the periodic polls (one user cannot keep the fetch slots busy by re-setting a feed).
+ */
+export const URGENT_GAP_MS = 5000;
 
 export type FeedFetcher = (url: string, validators: { etag?: string; lastModified?: string }, signal: AbortSignal) => Promise<FetchFeedResult>;
 export type FeedParser = (body: string, from: Date, to: Date) => ParseResult;
@@ -168,6 +173,8 @@ export class CalendarEngine {
   readonly #urgent = new FifoQueue();
   readonly #polls = new FifoQueue();
   readonly #queued = new Map<string, "urgent" | "poll">();
+  /** When each user last jumped the queue. */
+  readonly #lastUrgent = new Map<string, number>();
   /** Users being fetched now, with their abort handles. */
   readonly #active = new Map<string, AbortController>();
   /** Users to fetch again as soon as their running fetch ends. */
@@ -304,6 +311,7 @@ export class CalendarEngine {
     this.#timers.delete(`b${user}`);
     this.#active.get(user)?.abort();
     this.#again.delete(user);
+    this.#queued.delete(user);
     for (const w of this.#waiters.get(user) ?? []) w();
     this.#waiters.delete(user);
     if (st.current) this.#o.onChanged(user, undefined, st.current);
@@ -348,7 +356,18 @@ export class CalendarEngine {
       return;
     }
     this.#timers.delete(`p${user}`);
-    this.#enqueue(user, true);
+    this.#enqueue(user, this.#mayJump(user));
+  }
+
+  #mayJump(user: string): boolean {
+    const now = this.#clock.now();
+    const last = this.#lastUrgent.get(user);
+    if (last !== undefined && now - last < URGENT_GAP_MS) return false;
+    if (this.#lastUrgent.size >= 10_000) {
+      for (const [u, t] of this.#lastUrgent) if (now - t >= URGENT_GAP_MS) this.#lastUrgent.delete(u);
+    }
+    this.#lastUrgent.set(user, now);
+    return true;
   }
 
   #due(key: Key, at: number): void {
@@ -414,7 +433,7 @@ export class CalendarEngine {
       for (const w of waiters) w();
       const cur = this.#users.get(user);
       if (cur && !this.#stopped) {
-        if (this.#again.delete(user)) this.#enqueue(user, true);
+        if (this.#again.delete(user)) this.#enqueue(user, this.#mayJump(user));
         else if (this.#timers.get(`p${user}`) === undefined) this.#schedulePoll(user, cur);
       } else {
         this.#again.delete(user);

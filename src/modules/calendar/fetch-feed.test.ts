@@ -259,7 +259,7 @@ describe("fetchFeed over HTTPS", () => {
     const tls = await ensureTlsMaterial({ domain: "calendar.test", dataDir: dir, tls: { cert: "", key: "" } });
     cert = tls.cert;
     server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-      seen.push({ path: req.url ?? "", host: req.headers.host, headers: req.headers, servername: (req.socket as TLSSocket).servername });
+      seen.push({ path: req.url ?? "", host: req.headers.host, headers: req.headers, servername: (req.socket as TLSSocket).servername ?? undefined });
       if (req.url === "/down") return void res.writeHead(302, { location: `http://calendar.test:${port}/feed.ics` }).end();
       res.writeHead(200, { "content-type": "text/calendar" }).end(ICS);
     });

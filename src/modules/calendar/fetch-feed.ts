@@ -277,7 +277,8 @@ function request(url: URL, addrs: readonly LookupAddress[], opts: FetchFeedOptio
         ? https.request({ ...common, ...(opts.ca ? { ca: opts.ca } : {}), ...(isIP(host) ? {} : { servername: host }) })
         : http.request(common);
     req.once("response", resolve);
-    req.once("error", (err) => reject(signal.aborted ? signal.reason : err));
+    // `on`, not `once`: a socket error after the response must not become an uncaught one.
+    req.on("error", (err) => reject(signal.aborted ? signal.reason : err));
     req.end();
   });
 }
@@ -310,6 +311,10 @@ function readBody(res: http.IncomingMessage, maxBytes: number, charset: string |
       res.destroy();
       return Promise.reject(new FeedFetchError("http", `unsupported content encoding ${encoding}`));
   }
+  if (signal.aborted) {
+    res.destroy();
+    return Promise.reject(signal.reason);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -322,7 +327,7 @@ function readBody(res: http.IncomingMessage, maxBytes: number, charset: string |
       reject(signal.aborted ? signal.reason : err);
     };
     signal.addEventListener("abort", () => fail(signal.reason), { once: true });
-    res.once("error", fail);
+    res.on("error", fail);
     stream.on("error", (err) => fail(stream === res ? err : new FeedFetchError("http", `the compressed body is corrupt: ${err.message}`)));
     res.once("aborted", () => fail(new FeedFetchError("network", "the connection closed before the body was complete")));
     stream.on("data", (chunk: Buffer) => {

@@ -81,7 +81,10 @@ export default defineModule({
         let result: { photoHash: Hash; photoChanged: boolean } = { photoHash: "", photoChanged: false };
         await serialized(owner, async () => {
           const el = vcard.clone();
-          el.attrs = { xmlns: NS.VCARD, ...(el.attrs.version !== undefined ? { version: el.attrs.version } : {}) };
+          // Keep 'version' and namespace declarations (children may use their prefixes).
+          const attrs: Record<string, string> = { xmlns: NS.VCARD };
+          for (const [k, v] of Object.entries(el.attrs)) if (k === "version" || k.startsWith("xmlns:")) attrs[k] = v;
+          el.attrs = attrs;
           const xml = el.toString();
           const bytes = Buffer.byteLength(xml);
           if (bytes > maxBytes) throw new StanzaError("not-acceptable", `the vCard is ${bytes} bytes; at most ${maxBytes} are accepted (a smaller photo helps)`);
