@@ -129,6 +129,8 @@ interface Outcome {
   status: "ok" | "failed" | "skipped" | "error";
   reason?: string;
   result?: ScenarioResult;
+  /** tail of the server's logs when something went wrong */
+  serverLog?: string;
 }
 
 function fmt(v: Metric | undefined): string {
@@ -192,18 +194,23 @@ function report(sc: Scenario, p: Params, outcomes: Outcome[], meta: Record<strin
   for (const o of outcomes) {
     for (const n of o.result?.notes ?? []) text += `note (${o.server}): ${n}\n`;
     for (const f of o.result?.failures ?? []) text += `FAILURE (${o.server}): ${f}\n`;
+    if (o.serverLog) log(`--- ${o.server} log tail (${sc.name}) ---\n${o.serverLog}\n---`);
   }
   process.stdout.write(text + "\n");
   const json = {
     scenario: sc.name,
     ...meta,
     servers: Object.fromEntries(
-      outcomes.map((o) => [o.server, { version: o.version, status: o.status, reason: o.reason, metrics: o.result?.metrics, failures: o.result?.failures }]),
+      outcomes.map((o) => [o.server, { version: o.version, status: o.status, reason: o.reason?.split("\n")[0], metrics: o.result?.metrics, failures: o.result?.failures }]),
     ),
     ratios: allRatios,
   };
   process.stdout.write(JSON.stringify(json) + "\n");
-  return { ...json, details: Object.fromEntries(outcomes.map((o) => [o.server, o.result?.details])) };
+  return {
+    ...json,
+    details: Object.fromEntries(outcomes.map((o) => [o.server, o.result?.details])),
+    server_logs: Object.fromEntries(outcomes.filter((o) => o.serverLog || o.reason).map((o) => [o.server, { reason: o.reason, log: o.serverLog }])),
+  };
 }
 
 async function main(): Promise<number> {
@@ -298,9 +305,13 @@ async function main(): Promise<number> {
     const ctx = new Ctx(t, p, log);
     try {
       const result = await sc.run(ctx);
-      record(sc, { server: t.name, version: t.version(), status: result.failures.length ? "failed" : "ok", result });
+      const gone = t.exited();
+      if (gone !== null) result.failures.unshift(`the server exited during the scenario (${gone})`);
+      const o: Outcome = { server: t.name, version: t.version(), status: result.failures.length ? "failed" : "ok", result };
+      if (o.status !== "ok") o.serverLog = t.logTail();
+      record(sc, o);
     } catch (e) {
-      record(sc, { server: t.name, version: t.version(), status: "error", reason: (e as Error).stack ?? String(e) });
+      record(sc, { server: t.name, version: t.version(), status: "error", reason: (e as Error).stack ?? String(e), serverLog: t.logTail() });
       log(`[${sc.name}] ${t.name} error: ${(e as Error).message}`);
     } finally {
       await ctx.closePools();

@@ -30,6 +30,10 @@ export interface Target {
   /** pid of the server's root process (its tree is measured) */
   pid(): number;
   version(): string;
+  /** exit code when the server process has ended (crashed), else null */
+  exited(): number | "signal" | null;
+  /** last lines of the server's own logs, for failure reports */
+  logTail(): string;
 }
 
 export const REPO = path.resolve(import.meta.dirname, "..", "..");

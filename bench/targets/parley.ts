@@ -50,6 +50,15 @@ export class ParleyTarget implements Target {
     return this.sp?.child.pid ?? 0;
   }
 
+  exited(): number | "signal" | null {
+    if (!this.sp?.exited) return null;
+    return this.sp.exitCode ?? "signal";
+  }
+
+  logTail(): string {
+    return [path.join(this.dir, "stdout.log")].map((f) => tailFile(f, 30)).filter(Boolean).join("\n");
+  }
+
   private env(): NodeJS.ProcessEnv {
     return {
       ...process.env,
@@ -88,7 +97,10 @@ export class ParleyTarget implements Target {
       writeFileSync(roster, p.pairs.map(([a, b]) => `${a}@${this.domain} ${b}@${this.domain}\n`).join(""));
       await this.cli(["roster", "import", roster]);
     }
-    this.sp = spawnServer(process.execPath, [MAIN, "start"], { cwd: this.dir, env: this.env(), logFile: path.join(this.dir, "stdout.log") });
+    // Profiling hook (docs/performance.md "Profile findings"): extra Node flags for the server
+    // only, e.g. BENCH_PARLEY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = (process.env.BENCH_PARLEY_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    this.sp = spawnServer(process.execPath, [...nodeArgs, MAIN, "start"], { cwd: this.dir, env: this.env(), logFile: path.join(this.dir, "stdout.log") });
     try {
       await waitForPort(this.host, this.port, 30000, () => !this.sp!.exited);
     } catch (e) {

@@ -45,4 +45,8 @@ export const NS = {
   PUBSUB_ERRORS: "http://jabber.org/protocol/pubsub#errors",
   /** Parley's calendar feed extension (docs/protocol.md). */
   CALENDAR: "urn:parley:calendar:0",
+  /** Parley's enterprise presence extension (docs/presence.md, "Wire format"). */
+  PARLEY_PRESENCE: "urn:parley:presence:0",
+  /** XEP-0319 Last User Interaction in Presence. */
+  IDLE: "urn:xmpp:idle:1",
 } as const;

@@ -6,6 +6,9 @@ export type {
   AdminConfig,
   C2sConfig,
   DatabaseConfig,
+  DndPolicy,
+  PresenceConfig,
+  PrivacyConfig,
   HttpConfig,
   LimitsConfig,
   StreamManagementConfig,
@@ -15,3 +18,4 @@ export type {
   TlsConfig,
 } from "./schema.ts";
 export type { Problem } from "./validate.ts";
+export type { CustomStateDef } from "./custom-states.ts";

@@ -7,7 +7,8 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { Node as YamlNode } from "yaml";
 import { envName, leaves } from "./schema.ts";
-import type { DatabaseConfig, FieldValue, LogLevel, ParleyConfig } from "./schema.ts";
+import type { DatabaseConfig, DndPolicy, FieldValue, LogLevel, ParleyConfig } from "./schema.ts";
+import { validateCustomStates, type CustomStateDef } from "./custom-states.ts";
 import { formatProblem, readEnv, validateTree } from "./validate.ts";
 import type { Locator, Problem, Values } from "./validate.ts";
 
@@ -105,6 +106,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ParleyConfig {
   const str = (p: string) => value(p) as string;
   const num = (p: string) => value(p) as number;
   const bool = (p: string) => value(p) as boolean;
+  const list = (p: string) => value(p) as readonly unknown[];
 
   const dataDir = resolve(cwd, str("dataDir"));
 
@@ -131,8 +133,23 @@ export function loadConfig(opts: LoadConfigOptions = {}): ParleyConfig {
     });
   }
 
+  // Custom states: validated as a whole (they depend on presence.maxCustomStates).
+  let customStates: readonly CustomStateDef[] = [];
+  const cs = validateCustomStates(list("presence.customStates"), num("presence.maxCustomStates"));
+  if (cs.ok) customStates = cs.states;
+  else {
+    for (const e of cs.errors) {
+      problems.push({ source: source(e.path.startsWith("presence.maxCustomStates") ? "presence.maxCustomStates" : "presence.customStates"), path: e.path, message: e.message });
+    }
+  }
+  if (list("presence.languages").length === 0) {
+    problems.push({ source: source("presence.languages"), path: "presence.languages", message: "is empty; expected at least one language tag, e.g. [en]" });
+  }
+  const domain = str("domain");
+  const orgDomains = list("privacy.organisationDomains") as readonly string[];
+
   const config: ParleyConfig = {
-    domain: str("domain"),
+    domain,
     dataDir,
     database,
     c2s: {
@@ -190,6 +207,26 @@ export function loadConfig(opts: LoadConfigOptions = {}): ParleyConfig {
       timeoutSeconds: num("calendar.timeoutSeconds"),
       maxConcurrentFetches: num("calendar.maxConcurrentFetches"),
       floatingTimeZone: str("calendar.floatingTimeZone"),
+    },
+    presence: {
+      idle: {
+        inactiveAfterMinutes: num("presence.idle.inactiveAfterMinutes"),
+        awayAfterMinutes: num("presence.idle.awayAfterMinutes"),
+      },
+      manualExpiryHours: num("presence.manualExpiryHours"),
+      maxUntilDays: num("presence.maxUntilDays"),
+      maxNoteChars: num("presence.maxNoteChars"),
+      customStates,
+      maxCustomStates: num("presence.maxCustomStates"),
+      languages: list("presence.languages").length > 0 ? [...(list("presence.languages") as readonly string[])] : ["en"],
+      calendarPresence: bool("presence.calendarPresence"),
+      devicePresence: bool("presence.devicePresence"),
+      meetingDetails: bool("presence.meetingDetails"),
+      dndPolicy: str("presence.dndPolicy") as DndPolicy,
+    },
+    privacy: {
+      organisationDomains: orgDomains.length > 0 ? [...orgDomains] : [domain],
+      allowPrivacyMode: bool("privacy.allowPrivacyMode"),
     },
     log: { level: str("log.level") as LogLevel },
     admin: { socket: adminSocket },

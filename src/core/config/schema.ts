@@ -9,6 +9,7 @@
 
 import { isIP } from "node:net";
 import { checkAddressList } from "../transport/address-list.ts";
+import type { CustomStateDef } from "./custom-states.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -29,6 +30,8 @@ export interface ParleyConfig {
   readonly version: VersionConfig;
   readonly registration: RegistrationConfig;
   readonly calendar: CalendarConfig;
+  readonly presence: PresenceConfig;
+  readonly privacy: PrivacyConfig;
   readonly log: LogConfig;
   readonly admin: AdminConfig;
   /** Absolute path of the YAML file that was read, or null when none was. */
@@ -133,6 +136,40 @@ export interface CalendarConfig {
   readonly floatingTimeZone: string;
 }
 
+export type DndPolicy = "hold" | "deliver-silently" | "refuse";
+export const DND_POLICIES: readonly DndPolicy[] = ["hold", "deliver-silently", "refuse"];
+
+export interface PresenceConfig {
+  readonly idle: {
+    /** No input for this long → Inactive (decimals allowed). */
+    readonly inactiveAfterMinutes: number;
+    /** Inactive for this much longer → Away. */
+    readonly awayAfterMinutes: number;
+  };
+  /** Manual Busy / Do not disturb end after this many hours; 0 = never. */
+  readonly manualExpiryHours: number;
+  /** Furthest end time ("until") a user may choose, in days. */
+  readonly maxUntilDays: number;
+  /** Longest personal note, in characters. */
+  readonly maxNoteChars: number;
+  /** Validated custom states (src/core/config/custom-states.ts). */
+  readonly customStates: readonly CustomStateDef[];
+  readonly maxCustomStates: number;
+  /** Languages of <status/> and custom labels in broadcasts; the first is the default. */
+  readonly languages: readonly string[];
+  readonly calendarPresence: boolean;
+  readonly devicePresence: boolean;
+  readonly meetingDetails: boolean;
+  readonly dndPolicy: DndPolicy;
+}
+
+export interface PrivacyConfig {
+  /** Domains of the organisation (same organisation → Colleagues); never empty after loading. */
+  readonly organisationDomains: readonly string[];
+  /** Users may turn on privacy mode (presence for contacts only). */
+  readonly allowPrivacyMode: boolean;
+}
+
 export interface LogConfig {
   readonly level: LogLevel;
 }
@@ -145,19 +182,25 @@ export interface AdminConfig {
 // ---------------------------------------------------------------------------------------
 // Schema description
 
-export type FieldType = "string" | "integer" | "boolean";
-export type FieldValue = string | number | boolean;
+/**
+ * integer: whole numbers; number: decimals allowed; list: a YAML sequence (from the
+ * environment: comma- or space-separated for lists of strings, JSON for lists of maps).
+ */
+export type FieldType = "string" | "integer" | "number" | "boolean" | "list";
+export type FieldValue = string | number | boolean | readonly unknown[];
 
 export interface FieldSpec {
   readonly type: FieldType;
   readonly default: FieldValue;
   /** One line for docs and the example file. */
   readonly doc: string;
-  /** Inclusive bounds, for integers. */
+  /** Inclusive bounds, for integers and numbers. */
   readonly min?: number;
   readonly max?: number;
   /** Allowed values, for strings. */
   readonly oneOf?: readonly string[];
+  /** For lists: what each item is ("string" items get `check`/`normalize` one by one; "map" items are checked by the loader). */
+  readonly items?: "string" | "map";
   /**
    * Further check of a well-typed value. Returns undefined when valid, else the text that
    * follows "expected" in the error ("a hostname such as example.com").
@@ -256,6 +299,11 @@ function checkWebSocketUrl(value: string): string | undefined {
 }
 
 const lower = (v: string): string => v.toLowerCase();
+
+const LANG_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+function checkLanguageTag(value: string): string | undefined {
+  return LANG_TAG.test(value) ? undefined : 'language tags such as "en", "de", "fr-CA", "zh-Hant"';
+}
 
 // ---------------------------------------------------------------------------------------
 // The schema itself. Key order here is the order of docs and the example file.
@@ -525,6 +573,81 @@ export const schema: SectionSpec = {
           default: "",
           doc: "IANA time zone (e.g. Europe/Berlin) for event times given without a zone; empty = the server's local zone.",
           check: checkTimeZone,
+        },
+      },
+    },
+    presence: {
+      doc: "Enterprise presence (docs/presence.md): one state aggregated from a user's devices, manual status, calendar and idle time; custom states; Do Not Disturb.",
+      fields: {
+        idle: {
+          doc: "Idle timers of each device (docs/presence.md, Idle timers).",
+          fields: {
+            inactiveAfterMinutes: {
+              type: "number",
+              default: 5,
+              min: 0.05,
+              max: 360,
+              doc: "Minutes without input before a device counts as Inactive (decimals allowed: 0.5 = 30 s).",
+            },
+            awayAfterMinutes: {
+              type: "number",
+              default: 5,
+              min: 0.05,
+              max: 360,
+              doc: "Further minutes of Inactive before the device counts as Away (Away after inactiveAfterMinutes + awayAfterMinutes).",
+            },
+          },
+        },
+        manualExpiryHours: {
+          type: "number",
+          default: 24,
+          min: 0,
+          max: 8784,
+          doc: "A manual Busy or Do not disturb (custom states bound to them too) ends after this many hours unless the user chose an end time; 0 = never.",
+        },
+        maxUntilDays: { type: "integer", default: 366, min: 1, max: 3660, doc: "Furthest end time (\"Busy until …\") a user may choose, in days ahead." },
+        maxNoteChars: { type: "integer", default: 500, min: 1, max: 10000, doc: "Longest personal note, in characters (a longer one from a Parley client is refused; from a standard client's <status/>, truncated)." },
+        customStates: {
+          type: "list",
+          items: "map",
+          default: [],
+          doc: "Custom presence states: a list of { id, availability: available|busy|dnd (or class:), labels: { <language>: <label ≤ 64 characters> } }. From the environment: JSON.",
+        },
+        maxCustomStates: { type: "integer", default: 4, min: 0, max: 1000, doc: "How many custom states may be defined (Lync's limit was 4)." },
+        languages: {
+          type: "list",
+          items: "string",
+          default: ["en"],
+          doc: "Languages of <status/> texts and custom state labels in presence broadcasts; the first is the default. From the environment: comma-separated.",
+          check: checkLanguageTag,
+        },
+        calendarPresence: { type: "boolean", default: true, doc: "Calendar meetings and out-of-office items feed presence (\"In a meeting\")." },
+        devicePresence: { type: "boolean", default: true, doc: "Calls, conferences and presentations reported by devices feed presence." },
+        meetingDetails: { type: "boolean", default: true, doc: "Meeting subject and place are published (to Workgroup contacts only)." },
+        dndPolicy: {
+          type: "string",
+          default: "hold",
+          oneOf: DND_POLICIES,
+          doc: "IM to a user on Do Not Disturb from anyone but Workgroup: hold (stored, delivered when they leave DND), deliver-silently (delivered with a no-notify hint) or refuse (an error). The sender is told at once.",
+          normalize: lower,
+        },
+      },
+    },
+    privacy: {
+      doc: "Privacy relationships (docs/presence.md, Privacy).",
+      fields: {
+        organisationDomains: {
+          type: "list",
+          items: "string",
+          default: [],
+          doc: "Domains of the organisation: their users see each other as Colleagues by default, others as External. Empty = the server's domain. From the environment: comma-separated.",
+          check: checkHostname,
+          normalize: lower,
+        },
+        allowPrivacyMode: {
+          type: "boolean",
+          default: false,
+          doc: "Users may turn on privacy mode: only people in their contact list see their presence.",
         },
       },
     },

@@ -34,11 +34,29 @@ function describeType(spec: FieldSpec): string {
       return spec.min !== undefined && spec.max !== undefined
         ? `an integer from ${spec.min} to ${spec.max}`
         : "an integer";
+    case "number":
+      return spec.min !== undefined && spec.max !== undefined ? `a number from ${spec.min} to ${spec.max}` : "a number";
     case "boolean":
       return "true or false";
     case "string":
       return spec.oneOf ? `one of ${spec.oneOf.join(", ")}` : "a string";
+    case "list":
+      return spec.items === "map" ? "a list of mappings" : "a list of strings";
   }
+}
+
+/** A list value: each string item checked and normalised; map items are left to the loader. */
+function checkList(spec: FieldSpec, items: readonly unknown[], shown: string): { value: FieldValue } | { error: string } {
+  if (spec.items === "map") return { value: items };
+  const out: string[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item !== "string") return { error: `item ${i + 1} of ${shown} (${show(item)}) is not a string; expected ${describeType(spec)}` };
+    const r = checkValue({ ...spec, type: "string" }, item, JSON.stringify(item));
+    if ("error" in r) return { error: `item ${i + 1}: ${r.error}` };
+    if (!out.includes(r.value as string)) out.push(r.value as string);
+  }
+  return { value: out };
 }
 
 /**
@@ -47,7 +65,7 @@ function describeType(spec: FieldSpec): string {
  */
 function checkValue(spec: FieldSpec, value: FieldValue, shown: string): { value: FieldValue } | { error: string } {
   if (spec.normalize) value = (spec.normalize as (v: FieldValue) => FieldValue)(value);
-  if (spec.type === "integer") {
+  if (spec.type === "integer" || spec.type === "number") {
     const n = value as number;
     if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
       return { error: `${shown} is out of range; expected ${describeType(spec)}` };
@@ -77,6 +95,18 @@ function checkFileValue(spec: FieldSpec, raw: unknown): { value: FieldValue } | 
         return { error: `${shown} is not an integer; expected ${describeType(spec)}${hint}` };
       }
       break;
+    case "number":
+      if (typeof raw !== "number" || !Number.isFinite(raw)) {
+        const hint = typeof raw === "string" && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? " (remove the quotes)" : "";
+        return { error: `${shown} is not a number; expected ${describeType(spec)}${hint}` };
+      }
+      break;
+    case "list":
+      if (!Array.isArray(raw)) {
+        const hint = typeof raw === "string" && spec.items !== "map" ? ` (write a YAML list: [${raw.split(/[\s,]+/).filter(Boolean).join(", ")}])` : "";
+        return { error: `${shown} is not a list; expected ${describeType(spec)}${hint}` };
+      }
+      return checkList(spec, raw, shown);
     case "boolean":
       if (typeof raw !== "boolean") {
         const hint =
@@ -112,8 +142,26 @@ function checkEnvValue(spec: FieldSpec, raw: string): { value: FieldValue } | { 
       if (t === "false") return { value: false };
       return { error: `${shown} is not a boolean; expected "true" or "false"` };
     }
+    case "number": {
+      const t = raw.trim();
+      if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(t)) return { error: `${shown} is not a number; expected ${describeType(spec)}` };
+      return checkValue(spec, Number(t), shown);
+    }
     case "string":
       return checkValue(spec, raw, shown);
+    case "list": {
+      if (spec.items === "map") {
+        let v: unknown;
+        try {
+          v = JSON.parse(raw);
+        } catch {
+          return { error: `${shown} is not JSON; expected a JSON list of objects, e.g. [{"id":"wfh","availability":"available","labels":{"en":"Working from home"}}]` };
+        }
+        if (!Array.isArray(v)) return { error: `${shown} is not a JSON list; expected ${describeType(spec)}` };
+        return checkList(spec, v, shown);
+      }
+      return checkList(spec, raw.split(/[\s,]+/).filter((t) => t !== ""), shown);
+    }
   }
 }
 

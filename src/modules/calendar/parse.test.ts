@@ -131,7 +131,7 @@ test("a runaway rule (every minute since 1970) is cut short quickly and reported
 
 test("old recurring series are fast-forwarded exactly (weekly every other Mon/Wed since 2015; daily 09:00 Berlin since 2010)", () => {
   const text = cal(
-    vevent(["UID:biweekly", "DTSTART:20150105T100000Z", "DTEND:20150105T103000Z", "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE", "EXDATE:20250604T100000Z", "SUMMARY:Bi-weekly"]),
+    vevent(["UID:biweekly", "DTSTART:20150105T100000Z", "DTEND:20150105T103000Z", "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE", "EXDATE:20150105T100000Z,20150107T100000Z,20160104T100000Z,20240101T100000Z", "EXDATE:20250528T100000Z", "SUMMARY:Bi-weekly"]),
     vevent(["UID:daily", "DTSTART;TZID=Europe/Berlin:20100104T090000", "DTEND;TZID=Europe/Berlin:20100104T091500", "RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR", "SUMMARY:Daily"]),
   );
   const from = D("2025-03-28T00:00:00Z");
@@ -144,7 +144,7 @@ test("old recurring series are fast-forwarded exactly (weekly every other Mon/We
   for (let t = Date.UTC(2025, 2, 28, 10); t < to.getTime(); t += 86_400_000) {
     const days = Math.round((t - base) / 86_400_000);
     const dow = new Date(t).getUTCDay();
-    if ((dow === 1 || dow === 3) && Math.floor(days / 7) % 2 === 0 && new Date(t).toISOString() !== "2025-06-04T10:00:00.000Z") expected.push(new Date(t).toISOString());
+    if ((dow === 1 || dow === 3) && Math.floor(days / 7) % 2 === 0 && new Date(t).toISOString() !== "2025-05-28T10:00:00.000Z") expected.push(new Date(t).toISOString());
   }
   assert.ok(expected.length >= 8);
   assert.deepEqual(events.filter((e) => e.subject === "Bi-weekly").map((e) => e.start.toISOString()), expected);

@@ -246,7 +246,25 @@ describe("xmppShowStatus", () => {
     assert.deepEqual(xmppShowStatus(project(at({ endpoints: [desk] }), CARD, "blocked")), { available: false });
     assert.deepEqual(xmppShowStatus(project(at({ endpoints: [desk] }), CARD, "everyone")), { available: false });
     const offNote = at({ endpoints: [], note: "Back Monday", lastSignOutAt: T0 - HOUR });
-    assert.deepEqual(xmppShowStatus(project(offNote, CARD, "colleagues"), "en"), { available: false, status: "Offline · Back Monday", idleSince: T0 - HOUR });
+    assert.deepEqual(xmppShowStatus(project(offNote, CARD, "colleagues"), "en"), { available: false, status: "Back Monday", idleSince: T0 - HOUR });
+  });
+
+  test("a standard client's own show + status come back unchanged (the note alone when the show says the class)", () => {
+    const cases: Array<[Parameters<typeof aggregate>[0], string | undefined, string]> = [
+      [{ endpoints: [desk], note: "lunch", manual: { mode: "brb", setAt: T0 } }, "away", "lunch"],
+      [{ endpoints: [desk], note: "meeting", manual: { mode: "busy", setAt: T0 } }, "dnd", "meeting"],
+      [{ endpoints: [desk], note: "holiday", manual: { mode: "away", setAt: T0 } }, "xa", "holiday"],
+      [{ endpoints: [desk], note: "back" }, undefined, "back"],
+      // The show cannot say these: label · note.
+      [{ endpoints: [desk], note: "heads down", manual: { mode: "dnd", setAt: T0 } }, "dnd", "Do not disturb · heads down"],
+      [{ endpoints: [{ ...desk, idleSince: T0 - 6 * MINUTE }], note: "lunch" }, "away", "Inactive · lunch"],
+      [{ endpoints: [desk, { id: "phone", kind: "mobile", activity: "on-the-phone" }], note: "n" }, "dnd", "Busy — In a call · n"],
+    ];
+    for (const [inputs, show, status] of cases) {
+      const v = xmppShowStatus(project(at(inputs), CARD, "colleagues"), "en");
+      assert.equal(v.show, show, status);
+      assert.equal(v.status, status);
+    }
   });
 
   test("Appear Offline: watchers get unavailable, the user's own resources xa 'Appear offline'", () => {

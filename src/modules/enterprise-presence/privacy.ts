@@ -333,12 +333,26 @@ const SHOW: Readonly<Record<AvailabilityClass, XmppShow | undefined | "unavailab
   offline: "unavailable",
 });
 
+/** The class a standard client means by each <show/> (wire.ts decodePresence), and by 'unavailable'. */
+const SHOW_SAYS: Readonly<Record<XmppShow | "none" | "unavailable", AvailabilityClass>> = Object.freeze({
+  none: "available",
+  chat: "available",
+  away: "brb",
+  xa: "away",
+  dnd: "busy",
+  unavailable: "offline",
+});
+
 /**
  * The faithful RFC 6121 rendering for standard clients:
  *   Available → (no show); Inactive → away; Busy, Busy-idle, DND → dnd; BRB → away;
  *   Away, Off work → xa; Offline, unknown, or no visible availability → unavailable.
  * Status text: the custom state's label, else the class label; then " — " and the activity
- * label when visible ("Busy — In a meeting"); then " · " and the personal note when visible.
+ * label when visible ("Busy — In a meeting"); then " · " and the personal note when visible —
+ * or the note alone when there is no activity or custom state and the <show/> already says
+ * the class the way a standard client means it (none → Available, away → Be right back,
+ * xa → Away, dnd → Busy, unavailable → Offline), so a standard client's own status text
+ * reaches its contacts unchanged.
  * An unavailable presence carries a status only when there is an activity or a note to show
  * (so Blocked and a real Offline look the same). The user's own resources are never told
  * 'unavailable' while they are online: Appear Offline shows to them as xa "Appear offline".
@@ -354,7 +368,12 @@ export function xmppShowStatus(p: PresenceProjection, lang?: string): XmppPresen
   const head = p.custom !== undefined ? customStateLabel(p.custom, lang) : classLabel(cls, lang);
   let text = head;
   if (p.activity !== undefined) text += " — " + activityLabel(p.activity, lang);
-  if (p.note !== undefined) text += " · " + p.note;
+  if (p.note !== undefined) {
+    // The note alone when the show says everything the label would (a standard client's own
+    // "away" + "lunch" comes back as exactly that, RFC 6121 §4.7.2.2); else "label · note".
+    const saysAll = p.activity === undefined && p.custom === undefined && SHOW_SAYS[show ?? "none"] === cls;
+    text = saysAll ? p.note : text + " · " + p.note;
+  }
   const idleSince = p.lastActive !== undefined && cls !== "available" && cls !== "busy" && cls !== "dnd" ? p.lastActive : undefined;
   const out: Mutable<XmppPresenceView> = { available: show !== "unavailable" };
   if (show === "unavailable") {

@@ -209,4 +209,18 @@ export function rosterStoreContract(open: () => Promise<RosterStore>): void {
     assert.equal(await store.version("owner24@example.com"), v + 1);
     assert.equal(await store.importMany([]), 0);
   });
+
+  it("keeps a contact's privacy level; put replaces it, a bulk import without one keeps it", async () => {
+    const store = await open();
+    await store.put(ME, item(OTHER, { level: "workgroup" }));
+    assert.equal((await store.get(ME, OTHER))?.level, "workgroup");
+    assert.equal((await store.list(ME)).items[0].level, "workgroup");
+    await store.importMany([{ owner: ME, item: item(OTHER, { name: "Romeo" }) }]);
+    assert.deepEqual(await store.get(ME, OTHER), item(OTHER, { name: "Romeo", level: "workgroup" }));
+    await store.importMany([{ owner: ME, item: item(OTHER, { level: "external" }) }]);
+    assert.equal((await store.get(ME, OTHER))?.level, "external");
+    await store.put(ME, item(OTHER));
+    assert.equal((await store.get(ME, OTHER))?.level, undefined);
+    assert.equal("level" in (await store.get(ME, OTHER))!, false, "no level key when none");
+  });
 }

@@ -1,18 +1,25 @@
 import type { Database, Queryable } from "../../../core/storage/database.ts";
 import { loadMigrations } from "../../../core/storage/database.ts";
 import { chunks, toBool, toInt, toOptString, valuesPlaceholders } from "../../../core/storage/values.ts";
-import type { PendingIn, RosterItem, RosterStore, Subscription } from "./types.ts";
+import { CONTACT_LEVELS, type ContactLevel, type PendingIn, type RosterItem, type RosterStore, type Subscription } from "./types.ts";
 
 /** Migration owner and table prefix. */
 export const ROSTER_OWNER = "roster";
 
-const ITEM_COLUMNS = "owner, contact, name, subscription, ask_out, approved, groups";
-const NCOLS = 7;
-const BATCH = 1000; // 7,000 parameters per statement
+const ITEM_COLUMNS = "owner, contact, name, subscription, ask_out, approved, groups, privacy_level";
+const SELECT_COLUMNS = "contact, name, subscription, ask_out, approved, groups, privacy_level";
+const NCOLS = 8;
+const BATCH = 1000; // 8,000 parameters per statement
 
 const UPSERT_TAIL = `ON CONFLICT (owner, contact) DO UPDATE SET
   name = excluded.name, subscription = excluded.subscription, ask_out = excluded.ask_out,
-  approved = excluded.approved, groups = excluded.groups`;
+  approved = excluded.approved, groups = excluded.groups, privacy_level = excluded.privacy_level`;
+
+/** Bulk imports keep a level already given to the contact when the row has none. */
+const IMPORT_TAIL = `ON CONFLICT (owner, contact) DO UPDATE SET
+  name = excluded.name, subscription = excluded.subscription, ask_out = excluded.ask_out,
+  approved = excluded.approved, groups = excluded.groups,
+  privacy_level = COALESCE(excluded.privacy_level, roster_items.privacy_level)`;
 
 /**
  * Bumps the owner's version. The first version of an owner is the current time in
@@ -30,6 +37,7 @@ interface ItemRow {
   ask_out: unknown;
   approved: unknown;
   groups: unknown;
+  privacy_level: unknown;
 }
 
 function itemParams(owner: string, item: RosterItem): unknown[] {
@@ -41,6 +49,7 @@ function itemParams(owner: string, item: RosterItem): unknown[] {
     item.askOut,
     item.approved,
     JSON.stringify(item.groups ?? []),
+    item.level ?? null,
   ];
 }
 
@@ -55,6 +64,8 @@ function toItem(r: ItemRow): RosterItem {
   };
   const name = toOptString(r.name);
   if (name !== undefined) item.name = name;
+  const level = toOptString(r.privacy_level);
+  if (level !== undefined && (CONTACT_LEVELS as readonly string[]).includes(level)) item.level = level as ContactLevel;
   return item;
 }
 
@@ -75,7 +86,7 @@ export class SqlRosterStore implements RosterStore {
     // older version and simply re-syncs next time; the reverse order could hide a change.
     const version = await this.version(owner);
     const rows = await this.#db.query<ItemRow>(
-      "SELECT contact, name, subscription, ask_out, approved, groups FROM roster_items WHERE owner = $1 ORDER BY contact",
+      `SELECT ${SELECT_COLUMNS} FROM roster_items WHERE owner = $1 ORDER BY contact`,
       [owner],
     );
     return { version, items: rows.map(toItem) };
@@ -83,7 +94,7 @@ export class SqlRosterStore implements RosterStore {
 
   async get(owner: string, contact: string): Promise<RosterItem | undefined> {
     const rows = await this.#db.query<ItemRow>(
-      "SELECT contact, name, subscription, ask_out, approved, groups FROM roster_items WHERE owner = $1 AND contact = $2",
+      `SELECT ${SELECT_COLUMNS} FROM roster_items WHERE owner = $1 AND contact = $2`,
       [owner, contact],
     );
     return rows.length ? toItem(rows[0]) : undefined;
@@ -163,7 +174,7 @@ export class SqlRosterStore implements RosterStore {
       // sorted: concurrent imports lock version rows in the same order (no deadlock)
       for (const owner of [...owners].sort()) versionArgs.push(owner, now);
       await this.#db.transaction(async (tx) => {
-        await tx.run(`INSERT INTO roster_items (${ITEM_COLUMNS}) VALUES ${valuesPlaceholders(batch.length, NCOLS)} ${UPSERT_TAIL}`, args);
+        await tx.run(`INSERT INTO roster_items (${ITEM_COLUMNS}) VALUES ${valuesPlaceholders(batch.length, NCOLS)} ${IMPORT_TAIL}`, args);
         await tx.run(
           `INSERT INTO roster_versions (owner, version) VALUES ${valuesPlaceholders(owners.size, 2)}
            ON CONFLICT (owner) DO UPDATE SET version = roster_versions.version + 1`,

@@ -7,6 +7,10 @@
 
 export type Subscription = "none" | "to" | "from" | "both";
 
+/** Privacy level the owner gave a contact (docs/presence.md); "blocked" is the XEP-0191 blocklist, never stored here. */
+export type ContactLevel = "friends-family" | "workgroup" | "colleagues" | "external";
+export const CONTACT_LEVELS: readonly ContactLevel[] = ["friends-family", "workgroup", "colleagues", "external"];
+
 export interface RosterItem {
   /** Contact's bare JID, prepared. */
   jid: string;
@@ -18,6 +22,8 @@ export interface RosterItem {
   /** Pre-approved subscription (RFC 6121 §3.4). */
   approved: boolean;
   groups: string[];
+  /** Privacy level given to this contact; absent = the default for the contact's domain. */
+  level?: ContactLevel;
 }
 
 export interface PendingIn {
@@ -46,6 +52,7 @@ export interface RosterStore {
   /**
    * Bulk upsert (migration, provisioning). Later rows for the same (owner, contact) win; each
    * owner touched gets one version bump per batch. Returns the number of distinct items written.
+   * An existing item's privacy level is kept when the row carries none.
    */
   importMany(rows: Array<{ owner: string; item: RosterItem }>): Promise<number>;
 }
