@@ -73,17 +73,26 @@ function setup(opts: { secure?: boolean; requireTls?: boolean } = {}) {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 20));
+/** Waits until the transport's unread output matches (PBKDF2 runs on the thread pool: timing varies under load). */
+async function waitForOutput(t: { transport: FakeTransport }, re: RegExp, count = 1, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const flags = re.flags.includes("g") ? re.flags : re.flags + "g";
+  while ((t.transport.out.join("").match(new RegExp(re.source, flags))?.length ?? 0) < count) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} × ${re} in: ${t.transport.out.join("")}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 const HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>";
 const plain = (user: string, pw: string) => Buffer.from(`\0${user}\0${pw}`).toString("base64");
 
 async function authenticateAndBind(t: ReturnType<typeof setup>, resource = "desk") {
   t.stream.receive(HEADER);
   t.stream.receive(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain("alice", PASSWORD)}</auth>`);
-  await tick();
+  await waitForOutput(t, /<success /);
   t.stream.receive(HEADER);
-  await tick();
+  await waitForOutput(t, /<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'\/>/);
   t.stream.receive(`<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${resource}</resource></bind></iq>`);
-  await tick();
+  await waitForOutput(t, /<jid>/);
   return t.transport.take();
 }
 
@@ -107,6 +116,7 @@ test("STARTTLS upgrades and the restarted stream offers SCRAM and PLAIN", async 
   const t = setup();
   t.stream.receive(HEADER);
   t.stream.receive("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  await waitForOutput(t, /<proceed /);
   await tick();
   assert.equal(t.transport.tlsStarted, true);
   assert.match(t.transport.take(), /<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'\/>/);
@@ -146,7 +156,7 @@ test("a wrong password fails with not-authorized; five failures end the stream",
   t.stream.receive(HEADER);
   for (let i = 0; i < 5; i++) {
     t.stream.receive(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain("alice", "wrong")}</auth>`);
-    await tick();
+    await waitForOutput(t, /<not-authorized\/>/, i + 1);
   }
   const out = t.transport.take();
   assert.equal(out.match(/<not-authorized\/>/g)?.length, 5);
@@ -190,6 +200,7 @@ test("an IQ to nobody gets service-unavailable; a malformed 'to' gets jid-malfor
   await authenticateAndBind(t);
   t.stream.receive("<iq type='get' id='q1' to='example.org'><query xmlns='urn:example:none'/></iq>");
   t.stream.receive("<message to='a@b@c' id='m1'><body>x</body></message>");
+  await waitForOutput(t, /<jid-malformed /);
   const out = t.transport.take();
   assert.match(out, /<iq [^>]*type='error'[^>]*>.*<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'\/>/);
   assert.match(out, /<message [^>]*type='error'[^>]*>.*<jid-malformed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'\/>/);
