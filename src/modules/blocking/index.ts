@@ -25,6 +25,7 @@ import { Jid, JidError } from "../../jid/jid.ts";
 import { NS } from "../../protocol/ns.ts";
 import { AccountEvents } from "../accounts/index.ts";
 import { RosterServiceToken } from "../roster/index.ts";
+import { PresenceEvents } from "../presence/service.ts";
 import { Blocklist, matchKeys } from "./blocklist.ts";
 import { openBlockingStore } from "./store/sql-blocking-store.ts";
 import { BlockingEvents, BlockingServiceToken, type BlockingService } from "./service.ts";
@@ -448,10 +449,8 @@ export default defineModule({
       for (const t of coveredContacts(await roster.subscribers(owner), items)) {
         const tj = Jid.parse(t);
         if (remaining.matches(tj)) continue;
-        for (const s of available) {
-          const pres = s.presence!;
-          await router.route(new Element("presence", { ...pres.attrs, from: s.full, to: t }, pres.children));
-        }
+        // Rendered by the presence module for the level the contact has now (docs/presence.md).
+        await hooks.notify(PresenceEvents.resend, { owner, to: t });
       }
       for (const c of coveredContacts(await roster.subscriptions(owner), items)) {
         if (remaining.matches(Jid.parse(c))) continue;

@@ -9,27 +9,43 @@ import { Jid } from "../../jid/jid.ts";
 import { NS } from "../../protocol/ns.ts";
 import { AccountEvents, AccountServiceToken } from "../accounts/index.ts";
 import { PresenceEvents } from "../presence/service.ts";
+import { BlockingEvents, BlockingServiceToken, type BlockingService } from "../blocking/service.ts";
 import { openRosterStore } from "./store/sql-roster-store.ts";
-import type { RosterItem, RosterStore } from "./store/types.ts";
+import { CONTACT_LEVELS, type ContactLevel, type RosterItem, type RosterStore } from "./store/types.ts";
 import { inbound, outbound, type SubState, type SubscriptionType } from "./subscription.ts";
 import { RosterEvents, RosterServiceToken, type RosterService } from "./service.ts";
 import type { Session } from "../../core/session/session.ts";
 
 export { RosterEvents, RosterServiceToken };
-export type { RosterService, RosterItem };
+export type { RosterService, RosterItem, ContactLevel };
+export { CONTACT_LEVELS };
 
 const SUB_TYPES = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 const MAX_NAME = 1024;
 const MAX_GROUPS = 64;
 const MAX_ITEMS = 10_000;
 
-export function itemElement(item: RosterItem): Element {
+/**
+ * A roster <item/>. The contact's privacy level (docs/presence.md) travels as
+ * <privacy xmlns='urn:parley:presence:0' level='…'/>: 'blocked' when the owner's XEP-0191
+ * blocklist covers the contact, else the level given to it (none = the domain's default).
+ */
+export function itemElement(item: RosterItem, blocked = false): Element {
   const attrs: Record<string, string> = { jid: item.jid, subscription: item.subscription };
   if (item.name !== undefined) attrs.name = item.name;
   if (item.askOut) attrs.ask = "subscribe";
   if (item.approved) attrs.approved = "true";
-  return x("item", attrs, ...item.groups.map((g) => x("group", null, g)));
+  const level = blocked ? "blocked" : item.level;
+  return x(
+    "item",
+    attrs,
+    ...item.groups.map((g) => x("group", null, g)),
+    level !== undefined ? x("privacy", { xmlns: NS.PARLEY_PRESENCE, level }) : null,
+  );
 }
+
+/** Values of <privacy level/> in a roster set: the four levels, 'blocked', or 'default' (no level). */
+const SETTABLE_LEVELS = new Set<string>([...CONTACT_LEVELS, "blocked", "default"]);
 
 interface CachedRoster {
   version: number;
@@ -58,12 +74,40 @@ export default defineModule({
       return c;
     };
 
+    // XEP-0191 blocklists (the blocking module requires this one, so it is looked up lazily).
+    const blockingService = (): BlockingService | undefined => {
+      try {
+        return ctx.use(BlockingServiceToken);
+      } catch {
+        return undefined;
+      }
+    };
+    /** Whether the owner's blocklist covers the contact; answered from memory (online owners) or false. */
+    const blockedNow = (owner: string, contact: string): boolean => {
+      const b = blockingService();
+      if (!b) return false;
+      try {
+        return b.isBlocked(owner, contact) === true;
+      } catch {
+        return false;
+      }
+    };
+    const isBlocked = async (owner: string, contact: string): Promise<boolean> => {
+      const b = blockingService();
+      if (!b) return false;
+      try {
+        return await b.isBlocked(owner, contact);
+      } catch {
+        return false;
+      }
+    };
+
     const isLocalAccount = async (bare: Jid): Promise<boolean> =>
       bare.domain === domain && bare.local !== "" && (ctx.sessions.hasResources(bare.bareString) || (await accounts.exists(bare.local)));
 
     const push = (owner: string, item: RosterItem | { jid: string; subscription: "remove" }, version: number) => {
       const itemEl =
-        "askOut" in item ? itemElement(item) : x("item", { jid: item.jid, subscription: "remove" });
+        "askOut" in item ? itemElement(item, blockedNow(owner, item.jid)) : x("item", { jid: item.jid, subscription: "remove" });
       for (const s of ctx.sessions.resources(owner)) {
         if (!s.interested) continue;
         s.send(x("iq", { type: "set", id: "push-" + version.toString(36) + "-" + Math.random().toString(36).slice(2, 8), to: s.full }, x("query", { xmlns: NS.ROSTER, ver: String(version) }, itemEl)));
@@ -186,7 +230,9 @@ export default defineModule({
       // RFC 6121 §2.6.3: an up-to-date client gets an empty result; otherwise the full roster
       // (we do not keep per-version diffs, which the RFC allows).
       if (ver !== undefined && ver === String(roster.version)) return null;
-      return x("query", { xmlns: NS.ROSTER, ver: String(roster.version) }, ...[...roster.items.values()].map(itemElement));
+      const b = blockingService();
+      if (b) await b.list(owner); // loads the blocklist, so the checks below are answered from memory
+      return x("query", { xmlns: NS.ROSTER, ver: String(roster.version) }, ...[...roster.items.values()].map((i) => itemElement(i, blockedNow(owner, i.jid))));
     });
 
     ctx.iq("set", "self", NS.ROSTER, "query", async (p, query) => {
@@ -218,6 +264,36 @@ export default defineModule({
       const roster = await load(owner);
       const existing = roster.items.get(contactBare);
       if (!existing && roster.items.size >= MAX_ITEMS) throw new StanzaError("resource-constraint", `a roster holds at most ${MAX_ITEMS} items`);
+      // Privacy level (docs/presence.md): absent → unchanged (standard clients know nothing of it).
+      let level: ContactLevel | undefined = existing?.level;
+      let block: boolean | undefined;
+      const privacy = el.getChildren("privacy", NS.PARLEY_PRESENCE);
+      if (privacy.length > 1) throw new StanzaError("bad-request", "at most one <privacy/> per item");
+      if (privacy.length === 1) {
+        const v = privacy[0].attrs.level ?? "";
+        if (!SETTABLE_LEVELS.has(v)) {
+          throw new StanzaError("bad-request", `privacy level '${v}' is not valid; expected friends-family, workgroup, colleagues, external, blocked or default`);
+        }
+        if (v === "blocked") block = true;
+        else {
+          block = false;
+          level = v === "default" ? undefined : (v as ContactLevel);
+        }
+        if (contactBare === owner) throw new StanzaError("not-acceptable", "an account has no privacy level for itself");
+      }
+      let unblock = false;
+      if (block !== undefined) {
+        const b = blockingService();
+        if (block && !b) throw new StanzaError("service-unavailable", "blocking is not available on this server");
+        if (!block && b && (await isBlocked(owner, contactBare))) {
+          // Another level for a blocked contact unblocks it — only possible when the contact's
+          // own JID is the blocklist item (a whole blocked domain cannot have exceptions).
+          if (!(await b.list(owner)).includes(contactBare)) {
+            throw new StanzaError("not-allowed", `${contactBare} is blocked through a domain or resource item of the blocklist; unblock that item instead`);
+          }
+          unblock = true;
+        }
+      }
       // The client may not set subscription state (RFC 6121 §2.1.2.5): keep the server's.
       const item: RosterItem = {
         jid: contactBare,
@@ -227,8 +303,38 @@ export default defineModule({
         askOut: existing?.askOut ?? false,
         approved: existing?.approved ?? false,
       };
+      if (level !== undefined) item.level = level;
       await writeItem(owner, item, contactBare);
+      // Blocked is the XEP-0191 blocklist: the blocking command does the rest (pushes, presence),
+      // and BlockingEvents.changed pushes this item again with its new level.
+      if (block === true) await blockingService()!.block(owner, [contactBare]);
+      else if (unblock) await blockingService()!.unblock(owner, [contactBare]);
+      else if (level !== existing?.level) await hooks.notify(RosterEvents.levelChanged, { owner, contact: contactBare, level });
       return null;
+    });
+
+    // A XEP-0191 block or unblock shows in the roster as the contact's level: push the items it covers.
+    ctx.on(BlockingEvents.changed, async ({ owner, blocked, unblocked }) => {
+      const roster = await load(owner);
+      const touched = new Set<string>();
+      for (const raw of [...blocked, ...unblocked]) {
+        let j: Jid;
+        try {
+          j = Jid.parse(raw);
+        } catch {
+          continue;
+        }
+        if (j.resource !== "") continue; // a resource item does not block the contact as such
+        if (j.local !== "") {
+          if (roster.items.has(j.bareString)) touched.add(j.bareString);
+        } else {
+          for (const c of roster.items.keys()) if (c.endsWith("@" + j.domain)) touched.add(c);
+        }
+      }
+      for (const contact of touched) {
+        const item = roster.items.get(contact);
+        if (item) await writeItem(owner, item, contact);
+      }
     });
 
     /** RFC 6121 §2.5.2: removing an item cancels subscriptions both ways. */

@@ -1,9 +1,9 @@
 // RosterService: contact lists (RFC 6121 §2) for other modules, the CLI and the admin API.
 import { defineService } from "../../core/module/module.ts";
 import { defineNotifyEvent } from "../../core/hooks/hooks.ts";
-import type { RosterItem, Subscription } from "./store/types.ts";
+import type { ContactLevel, RosterItem, Subscription } from "./store/types.ts";
 
-export type { RosterItem, Subscription };
+export type { ContactLevel, RosterItem, Subscription };
 
 export interface RosterService {
   /** The whole roster (cached while the owner is online). */
@@ -31,4 +31,10 @@ export const RosterEvents = Object.freeze({
   presenceAccess: defineNotifyEvent<{ owner: string; contact: string; grant: boolean }>("roster/presence-access"),
   /** An item changed (after the store write and the pushes). */
   itemChanged: defineNotifyEvent<{ owner: string; contact: string; item: RosterItem | undefined }>("roster/item-changed"),
+  /**
+   * The owner gave the contact another privacy level in a roster set (undefined = the
+   * domain's default). Not fired for blocked/unblocked: those are BlockingEvents.changed.
+   * The presence module sends the owner's presence again, rendered for the new level.
+   */
+  levelChanged: defineNotifyEvent<{ owner: string; contact: string; level: ContactLevel | undefined }>("roster/level-changed"),
 });

@@ -2,7 +2,7 @@
 // (XEP-0198 §4: "treat unacknowledged stanzas in the same way that it would treat a stanza
 // sent to an unavailable resource, by either returning an error to the sender or committing
 // the stanza to offline storage").
-import { StreamParser } from "../../xml/stream-parser.ts";
+import { parseElement } from "../../xml/parse-element.ts";
 import { x, type Element } from "../../xml/element.ts";
 import { NS } from "../../protocol/ns.ts";
 
@@ -49,27 +49,5 @@ export function stampDelay(stanza: Element, domain: string, at: number): void {
   stanza.children.push(x("delay", { xmlns: NS.DELAY, from: domain, stamp: new Date(at).toISOString() }));
 }
 
-const OPEN = `<stream:stream xmlns='${NS.CLIENT}' xmlns:stream='${NS.STREAMS}' version='1.0'>`;
-
-/** Parses one stanza the server itself serialized (so it must parse) back into an element. */
-export function parseStanza(xml: string): Element {
-  let result: Element | undefined;
-  let failure: Error | undefined;
-  const parser = new StreamParser(
-    {
-      streamStart: () => {},
-      stanza: (el) => {
-        result ??= el;
-      },
-      streamEnd: () => {},
-      error: (err) => {
-        failure ??= err;
-      },
-    },
-    { maxStanzaBytes: Math.max(1 << 20, xml.length * 4) },
-  );
-  parser.write(OPEN + xml);
-  if (failure) throw failure;
-  if (!result) throw new Error("incomplete stanza");
-  return result;
-}
+/** One stanza the server itself serialized back into an element. */
+export const parseStanza = (xml: string): Element => parseElement(xml);

@@ -1,8 +1,8 @@
 // Pure vCard helpers: the XEP-0153 photo hash of a vCard, the <x xmlns='vcard-temp:x:update'/>
 // rewrite of a presence (XEP-0398 §4 server rules) and parsing a stored vCard back.
+import { parseElement } from "../../xml/parse-element.ts";
 import { createHash } from "node:crypto";
 import { Element, x } from "../../xml/element.ts";
-import { StreamParser } from "../../xml/stream-parser.ts";
 import { NS } from "../../protocol/ns.ts";
 
 /** A child of a vCard element: unprefixed, inheriting vcard-temp (or declaring it again). */
@@ -57,30 +57,4 @@ export function isEmptyVcard(vcard: Element): boolean {
   return vcard.children.every((c) => typeof c === "string" && c.trim() === "");
 }
 
-const OPEN = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
-
-/**
- * Parses one serialized element with the strict parser that reads client streams (what the
- * module stores came from there). Throws when the text is not one complete element.
- */
-export function parseElement(xml: string): Element {
-  let result: Element | undefined;
-  let failure: Error | undefined;
-  const parser = new StreamParser(
-    {
-      streamStart: () => {},
-      stanza: (el) => {
-        result ??= el;
-      },
-      streamEnd: () => {},
-      error: (err) => {
-        failure ??= err;
-      },
-    },
-    { maxStanzaBytes: Math.max(1 << 20, Buffer.byteLength(xml) + 1024), maxDepth: 1024 },
-  );
-  parser.write(OPEN + xml);
-  if (failure) throw failure;
-  if (!result) throw new Error("incomplete element");
-  return result;
-}
+export { parseElement };
