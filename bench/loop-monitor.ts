@@ -10,6 +10,7 @@
 // heap used and RSS.
 import { monitorEventLoopDelay, performance, PerformanceObserver } from "node:perf_hooks";
 import { appendFileSync } from "node:fs";
+import { getHeapSpaceStatistics } from "node:v8";
 
 const out = process.env.BENCH_LOOP_OUT;
 if (out) {
@@ -65,6 +66,8 @@ if (out) {
       worst_blocked: blocked.slice(0, 5),
       heap_mib: Math.round(process.memoryUsage().heapUsed / 1048576),
       rss_mib: Math.round(process.memoryUsage.rss() / 1048576),
+      // committed MiB per V8 heap space (new_space is the young generation)
+      spaces: Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name.replace(/_space$/, ""), Math.round(sp.physical_space_size / 1048576)])),
     };
     appendFileSync(out, JSON.stringify(line) + "\n");
     h.reset();

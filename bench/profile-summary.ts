@@ -3,8 +3,9 @@
 // with (garbage collector), (program) and (idle) shown separately. Optional time window so the
 // start-up and log-in phases can be left out.
 //
-//   npx node bench/profile-summary.ts FILE.cpuprofile [--top=40] [--from=S] [--to=S] [--stalls=MS]
+//   npx node bench/profile-summary.ts FILE.cpuprofile [--top=40] [--from=S] [--to=S] [--stalls=MS] [--incl=REGEX]
 //
+// --incl=REGEX adds inclusive (self + callees) time for every function whose label matches.
 // --stalls=MS lists stretches where the samples show the loop busy (not idle) for longer than MS
 // without a break, with the functions that took the time: the event-loop stalls behind latency
 // outliers.
@@ -18,7 +19,7 @@ interface Profile { nodes: ProfileNode[]; startTime: number; endTime: number; sa
 
 const { values: v, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: "string" }, from: { type: "string" }, to: { type: "string" }, stalls: { type: "string" } },
+  options: { top: { type: "string" }, from: { type: "string" }, to: { type: "string" }, stalls: { type: "string" }, incl: { type: "string" } },
 });
 const file = positionals[0];
 if (!file) {
@@ -32,6 +33,10 @@ const toUs = v.to ? Number(v.to) * 1e6 : Infinity;
 
 const byId = new Map<number, ProfileNode>();
 for (const n of prof.nodes) byId.set(n.id, n);
+const parent = new Map<number, number>();
+for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const inclRe = v.incl ? new RegExp(v.incl) : undefined;
+const inclFn = new Map<string, number>();
 
 const shortUrl = (u: string): string => {
   if (!u) return "(native)";
@@ -78,6 +83,16 @@ for (let i = 0; i < prof.samples.length; i++) {
   }
   const l = label(node);
   selfFn.set(l, (selfFn.get(l) ?? 0) + dt);
+  if (inclRe) {
+    const seen = new Set<string>();
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      const x = label(byId.get(id)!);
+      if (!seen.has(x) && inclRe.test(x)) {
+        seen.add(x);
+        inclFn.set(x, (inclFn.get(x) ?? 0) + dt);
+      }
+    }
+  }
   const fl = name.startsWith("(") ? name : shortUrl(node.callFrame.url);
   selfFile.set(fl, (selfFile.get(fl) ?? 0) + dt);
 }
@@ -90,6 +105,10 @@ process.stdout.write("\nself time by file (% of busy):\n");
 for (const [k, x] of [...selfFile].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(x)} ${ms(x)}  ${k}\n`);
 process.stdout.write("\nself time by function (% of busy):\n");
 for (const [k, x] of [...selfFn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(x)} ${ms(x)}  ${k}\n`);
+if (inclRe) {
+  process.stdout.write("\ninclusive time (% of busy):\n");
+  for (const [k, x] of [...inclFn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(x)} ${ms(x)}  ${k}\n`);
+}
 if (stallMs) {
   process.stdout.write(`\nbusy stretches ≥ ${stallMs} ms (${stalls.length}):\n`);
   for (const s of stalls.sort((a, b) => b.ms - a.ms).slice(0, 20)) {

@@ -160,8 +160,9 @@ function ratios(sc: Scenario, outcomes: Outcome[], prefix = ""): Record<string, 
       if (!h.better) continue;
       const key = prefix + h.key;
       const mine = o.result!.metrics[key];
-      const vals = refs.map((x) => x.result!.metrics[key]).filter((x): x is number => typeof x === "number" && Number.isFinite(x));
-      if (typeof mine !== "number" || !vals.length) {
+      // a negative CPU slope (two tiny smoke steps) or a zero has no meaningful ratio
+      const vals = refs.map((x) => x.result!.metrics[key]).filter((x): x is number => typeof x === "number" && Number.isFinite(x) && x > 0);
+      if (typeof mine !== "number" || !(mine >= 0) || !vals.length) {
         r[h.key] = null;
         continue;
       }

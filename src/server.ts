@@ -34,6 +34,7 @@ import csi from "./modules/csi/index.ts";
 import blocking from "./modules/blocking/index.ts";
 import streamManagement from "./modules/stream-management/index.ts";
 import calendar from "./modules/calendar/index.ts";
+import enterprisePresence from "./modules/enterprise-presence/index.ts";
 import { StreamEvents } from "./core/stream/stream-events.ts";
 import { AdminServer } from "./cli/admin-server.ts";
 import { ParleyMetrics } from "./core/metrics/metrics.ts";
@@ -41,7 +42,7 @@ import { HttpServer } from "./http/http-server.ts";
 import { AbuseLimits } from "./core/limits/index.ts";
 
 /** The feature modules of a default server, in no particular order (the loader sorts them). */
-export const DEFAULT_MODULES: readonly ModuleDefinition[] = [accounts, roster, presence, offline, messaging, disco, ping, carbons, csi, blocking, streamManagement, vcard, version, time, caps, register, pep, calendar];
+export const DEFAULT_MODULES: readonly ModuleDefinition[] = [accounts, roster, presence, offline, messaging, disco, ping, carbons, csi, blocking, streamManagement, vcard, version, time, caps, register, pep, calendar, enterprisePresence];
 
 const AUTH_TIMEOUT_MS = 60_000;
 const KEEPALIVE_MS = 60_000;

@@ -64,6 +64,9 @@ export const messaging: Scenario = {
       for (const s of r.steps) if (!s.ok) failures.push(`messaging ${s.offered_per_s}/s: ${s.why}`);
     } else if (lostTotal && r.best === null) failures.push(`messages lost at the first step: ${r.stop}`);
     const genBound = r.steps.some((s) => s.why?.includes("generator"));
+    if (r.best && r.stop === "all steps passed") {
+      notes.push(`every step up to ${r.best.offered_per_s} msg/s passed: max msg/s is a lower bound (add higher --msg-rates)`);
+    }
     const busy = r.steps.filter((s) => s.other_cpu > 0.3);
     if (busy.length) notes.push(`other processes used up to ${Math.max(...busy.map((s) => s.other_cpu))} cores during ${busy.length} of ${r.steps.length} steps: latency limits may have been hit early`);
     if (genBound) notes.push("the generator could not offer the next rate, or was near saturation: max msg/s may be a lower bound");

@@ -114,6 +114,7 @@ export const presence: Scenario = {
         n: P.users,
       });
       if (ctx.params.smoke) for (const s of r.steps) if (!s.ok) failures.push(`presence K=${k} ${s.offered_per_s}/s: ${s.why}`);
+      if (r.stop === "all steps passed" && r.best) notes.push(`K=${k}: every step up to ${r.best.offered_per_s}/s passed: status pres/s is a lower bound (add higher --presence-rates)`);
       if (r.steps.some((s) => s.why?.includes("generator"))) notes.push(`K=${k}: generator-bound at the last step; status pres/s is a lower bound`);
       await ctx.closePools();
       await sleep(ctx.params.smoke ? 200 : 2000); // let the server finish the unavailable broadcasts

@@ -168,6 +168,10 @@ export interface RenderOptions {
   readonly priority?: number;
   /** Elements kept from the resource's presence, e.g. XEP-0115 <c/> (available presence only). */
   readonly extra?: readonly Element[];
+  /** The user's standard client said <show>chat</show>: shown as such while Available. */
+  readonly freeForChat?: boolean;
+  /** xml:lang of the <presence/> (the language of the <status/> without xml:lang), when not the stream's. */
+  readonly lang?: string;
 }
 
 export interface RenderedPresence {
@@ -188,8 +192,10 @@ export function renderPresence(p: PresenceProjection, opts: RenderOptions = {}):
   const attrs: Record<string, string> = {};
   if (opts.from !== undefined) attrs.from = opts.from;
   if (!view.available) attrs.type = "unavailable";
+  if (opts.lang !== undefined) attrs["xml:lang"] = opts.lang;
   const stanza = x("presence", attrs);
   if (view.show !== undefined) stanza.append(x("show", null, view.show));
+  else if (view.available && opts.freeForChat === true && p.availabilityClass === "available") stanza.append(x("show", null, "chat"));
   if (view.status !== undefined) {
     stanza.append(x("status", null, view.status));
     const seen = new Set([view.status]);

@@ -1,84 +1,207 @@
-// Presence (RFC 6121 §4): availability broadcast to subscribers, probes at login, directed
-// presence, unavailable on disconnect, priorities. Subscriptions themselves are the roster
-// module's; this module only decides who sees which availability and sends it.
+// Presence (RFC 6121 §4) with enterprise presence (docs/presence.md): every presence a user's
+// resources send out carries the user's ONE aggregated state, rendered for the level each
+// watcher has (privacy matrix) — broadcasts, probe answers, presence at login, directed
+// presence, subscription grants, unblocks and level changes alike. Fan-out renders once per
+// level (renderPerLevel) and sends the same bytes to every watcher of that level with only
+// 'to' inserted. Subscriptions are the roster module's; states, levels and timers the
+// enterprise presence engine's (src/modules/enterprise-presence/).
 import { defineModule } from "../../core/module/module.ts";
 import { StanzaEvents, type StanzaPayload, type BroadcastPayload } from "../../core/router/stanza-events.ts";
 import { SessionEvents } from "../../core/stream/stream-events.ts";
 import { StanzaError, errorReply } from "../../core/errors.ts";
-import { Element, escapeAttr } from "../../xml/element.ts";
+import { Element, x } from "../../xml/element.ts";
 import { Jid } from "../../jid/jid.ts";
+import { NS } from "../../protocol/ns.ts";
 import type { Session } from "../../core/session/session.ts";
 import { RosterEvents, RosterServiceToken } from "../roster/index.ts";
+import {
+  EnterprisePresenceServiceToken, project, renderPerLevel, renderPresence, withTo, xmppShowStatus,
+  type PresenceState, type RenderedPresence, type ViewerLevel,
+} from "../enterprise-presence/index.ts";
 import { PresenceEvents } from "./service.ts";
 
 export { PresenceEvents };
 
 const AVAILABILITY = new Set([undefined, "unavailable"]);
 
-/** Serializes a presence once; each recipient gets the same bytes with only 'to' inserted. */
-class SharedPresence {
-  readonly stanza: Element;
-  private readonly head: string;
-  private readonly tail: string;
-  constructor(stanza: Element) {
-    this.stanza = stanza;
-    const s = stanza.toString(); // stanza has no 'to'
-    this.head = s.slice(0, "<presence".length);
-    this.tail = s.slice("<presence".length);
-  }
-  sendTo(session: Session, to: string): void {
-    if (session.closing) return;
-    const stanza = this.stanza;
-    session.sendRaw(this.head + " to='" + escapeAttr(to) + "'" + this.tail, () => new Element("presence", { ...stanza.attrs, to }, stanza.children));
-  }
+/** Children of a client's presence that the server writes itself (the rest travel on, e.g. XEP-0115 <c/>). */
+function isOwnChild(el: Element): boolean {
+  const ns = el.attrs.xmlns;
+  if (ns === NS.PARLEY_PRESENCE || ns === NS.DELAY) return true;
+  if (ns === NS.IDLE && el.name === "idle") return true;
+  return (ns === undefined || ns === NS.CLIENT) && (el.name === "show" || el.name === "status" || el.name === "priority");
 }
 
-function unavailableFrom(full: string): Element {
-  return new Element("presence", { from: full, type: "unavailable" });
+function extrasOf(presence: Element | undefined): Element[] {
+  if (!presence) return [];
+  const out: Element[] = [];
+  for (const c of presence.children) if (typeof c !== "string" && !isOwnChild(c)) out.push(c);
+  return out;
+}
+
+/** The stanza with 'to' set (a fresh element sharing children; for filters and routing). */
+function addressed(stanza: Element, to: string): Element {
+  return new Element("presence", { to, ...stanza.attrs }, stanza.children);
+}
+
+/** One recipient of a user's presence. */
+interface Watcher {
+  /** A local session (undefined: a remote contact, routed). */
+  session?: Session;
+  /** The 'to' address: the contact's bare JID, or an own resource's full JID. */
+  to: string;
+  level: ViewerLevel;
+  lang: string;
 }
 
 export default defineModule({
   id: "presence",
-  requires: [RosterServiceToken],
+  requires: [RosterServiceToken, EnterprisePresenceServiceToken],
   async setup(ctx) {
     const roster = ctx.use(RosterServiceToken);
+    const ep = ctx.use(EnterprisePresenceServiceToken);
     const sessions = ctx.sessions;
     const hooks = ctx.host.hooks;
+    const languages = ep.settings.languages;
 
-    /** Sends a presence from a local user to a contact's bare JID: local resources directly, else routed. */
-    const sendToContact = (shared: SharedPresence, contact: string): void | Promise<void> => {
-      const jid = Jid.parse(contact);
-      if (ctx.router.isLocalDomain(jid.domain)) {
-        for (const s of sessions.resources(contact)) if (s.presence !== undefined) shared.sendTo(s, contact);
+    const availableResources = (owner: string): Session[] => sessions.resources(owner).filter((s) => s.presence !== undefined && !s.closing);
+
+    /** Render options for a resource of `owner` and a reader's language. */
+    const optsFor = (owner: string, from: Session | string, lang: string) => {
+      const langsOrdered = lang === languages[0] ? languages : [lang, ...languages.filter((l) => l !== lang)];
+      const base = { langs: langsOrdered, freeForChat: ep.freeForChat(owner), ...(lang !== languages[0] ? { lang } : {}) };
+      if (typeof from === "string") return { ...base, from };
+      return { ...base, from: from.full, priority: from.priority, extra: extrasOf(from.presence) };
+    };
+
+    /** Whether `level` saw the user available in `state` (an unavailable is only sent to those who did). */
+    const visibleIn = (state: PresenceState | undefined, level: ViewerLevel): boolean =>
+      state !== undefined && xmppShowStatus(project(state, undefined, level)).available;
+
+    const sendTo = (w: Watcher, r: { xml: string; stanza: Element }): void | Promise<void> => {
+      if (w.session) {
+        if (w.session.closing) return;
+        w.session.sendRaw(withTo(r.xml, w.to), () => addressed(r.stanza, w.to));
         return;
       }
-      const out = new Element("presence", { ...shared.stanza.attrs, to: contact }, shared.stanza.children);
-      return ctx.router.route(out) as void | Promise<void>;
+      return ctx.router.route(addressed(r.stanza, w.to)) as void | Promise<void>;
     };
 
-    /** RFC 6121 §4.2.2 / §4.4.2: to every subscriber and to the user's own available resources. */
-    const broadcast = async (session: Session, stanza: Element, extra: Iterable<string> = []) => {
-      const shared = new SharedPresence(stanza);
-      for (const contact of await roster.subscribers(session.bare)) await sendToContact(shared, contact);
-      for (const own of sessions.resources(session.bare)) if (own.presence !== undefined || own === session) shared.sendTo(own, own.full);
-      for (const target of extra) {
-        const jid = Jid.parse(target);
-        const local = sessions.get(jid);
-        if (local) shared.sendTo(local, target);
-        else if (!ctx.router.isLocalDomain(jid.domain)) await ctx.router.route(new Element("presence", { ...stanza.attrs, to: target }, stanza.children));
+    /** Everyone who receives `owner`'s broadcasts: subscribers' available sessions (or the remote contact), and the owner's own available resources. */
+    const watchersOf = async (owner: string, extraOwn?: Session): Promise<Watcher[]> => {
+      const resolve = await ep.levelResolver(owner);
+      const out: Watcher[] = [];
+      for (const contact of await roster.subscribers(owner)) {
+        let jid: Jid;
+        try {
+          jid = Jid.parse(contact);
+        } catch {
+          continue;
+        }
+        if (ctx.router.isLocalDomain(jid.domain)) {
+          const theirs = availableResources(contact);
+          if (theirs.length === 0) continue;
+          const level = await resolve(jid);
+          for (const s of theirs) out.push({ session: s, to: contact, level, lang: ep.languageOf(s) });
+        } else {
+          out.push({ to: contact, level: await resolve(jid), lang: languages[0] });
+        }
+      }
+      for (const own of sessions.resources(owner)) {
+        if (own.closing || (own.presence === undefined && own !== extraOwn)) continue;
+        out.push({ session: own, to: own.full, level: "self", lang: ep.languageOf(own) });
+      }
+      return out;
+    };
+
+    /**
+     * Sends the presence of `resources` (each with its own from/priority/<c/>, all with the
+     * aggregate) to `watchers`: one renderPerLevel per resource and language, shared bytes.
+     * `previous`: an unavailable rendering only goes to levels that saw the user available.
+     */
+    const fanOut = async (owner: string, state: PresenceState, previous: PresenceState | undefined, resources: readonly Session[], watchers: readonly Watcher[]) => {
+      if (resources.length === 0 || watchers.length === 0) return;
+      const byLang = new Map<string, Set<ViewerLevel>>();
+      for (const w of watchers) {
+        let levels = byLang.get(w.lang);
+        if (!levels) byLang.set(w.lang, (levels = new Set()));
+        levels.add(w.level);
+      }
+      for (const r of resources) {
+        const renderings = new Map<string, Map<ViewerLevel, RenderedPresence>>();
+        for (const [lang, levels] of byLang) renderings.set(lang, renderPerLevel(state, undefined, levels, optsFor(owner, r, lang)));
+        for (const w of watchers) {
+          const rendered = renderings.get(w.lang)!.get(w.level)!;
+          if (!rendered.available && w.level !== "self" && !visibleIn(previous, w.level)) continue;
+          await sendTo(w, rendered);
+        }
       }
     };
 
-    /** The current presence of each available resource of `owner`, sent to `to` (probe answer). */
+    // --- the aggregate changed: every resource again, to everyone -----------------------------------
+    ctx.on(PresenceEvents.changed, async ({ user, state, previous }) => {
+      const resources = availableResources(user);
+      if (resources.length === 0) return;
+      await fanOut(user, state, previous, resources, await watchersOf(user));
+    });
+
+    /** The user's current presence (each available resource, rendered for `to`'s level) to one address. */
     const sendCurrentPresence = async (owner: string, to: string, unavailableIfNone: boolean) => {
-      const available = sessions.resources(owner).filter((s) => s.presence !== undefined);
-      if (available.length === 0) {
-        if (unavailableIfNone) await ctx.router.route(new Element("presence", { from: owner, to, type: "unavailable" }));
+      let toJid: Jid;
+      try {
+        toJid = Jid.parse(to);
+      } catch {
         return;
       }
-      for (const s of available) await ctx.router.route(new Element("presence", { ...s.presence!.attrs, from: s.full, to }, s.presence!.children));
+      const level = await ep.level(owner, toJid);
+      const state = await ep.stateOf(owner);
+      const target = toJid.resource !== "" ? sessions.get(toJid) : undefined;
+      const lang = ep.languageOf(target);
+      let sent = false;
+      for (const s of availableResources(owner)) {
+        const r = renderPresence(project(state, undefined, level), optsFor(owner, s, lang));
+        if (!r.available) continue;
+        sent = true;
+        await ctx.router.route(addressed(r.stanza, to));
+      }
+      if (!sent && unavailableIfNone) {
+        // Offline, Appear Offline and "no availability for this level" look the same.
+        const r = renderPresence(project(state, undefined, level), optsFor(owner, owner, lang));
+        await ctx.router.route(addressed(r.stanza, to));
+      }
     };
 
+    /** A resource stopped being available: unavailable to watchers (with the offline state when it was the last). */
+    const leave = async (session: Session, directed: readonly string[], echo: boolean) => {
+      const owner = session.bare;
+      const before = ep.current(owner);
+      await ep.resourceGone(session);
+      const after = ep.current(owner) ?? before;
+      const plain = x("presence", { from: session.full, type: "unavailable" });
+      const plainXml = plain.toString();
+      const last = availableResources(owner).length === 0;
+      const watchers = await watchersOf(owner, echo ? session : undefined);
+      const byLang = new Map<string, Set<ViewerLevel>>();
+      for (const w of watchers) {
+        let levels = byLang.get(w.lang);
+        if (!levels) byLang.set(w.lang, (levels = new Set()));
+        levels.add(w.level);
+      }
+      const finals = new Map<string, Map<ViewerLevel, RenderedPresence>>();
+      if (last && after) for (const [lang, levels] of byLang) finals.set(lang, renderPerLevel(after, undefined, levels, optsFor(owner, session.full, lang)));
+      for (const w of watchers) {
+        if (w.level === "self") {
+          await sendTo(w, { xml: plainXml, stanza: plain });
+          continue;
+        }
+        if (!visibleIn(before, w.level)) continue; // they never saw this resource
+        const r = last ? finals.get(w.lang)?.get(w.level) : undefined;
+        await sendTo(w, r ?? { xml: plainXml, stanza: plain });
+      }
+      for (const t of directed) await ctx.router.route(x("presence", { from: session.full, to: t, type: "unavailable" }));
+    };
+
+    // --- availability broadcasts from clients -----------------------------------------------------
     ctx.on(StanzaEvents.preBroadcast, async ({ stanza, origin }: BroadcastPayload) => {
       const type = stanza.attrs.type;
       if (!AVAILABILITY.has(type)) {
@@ -90,7 +213,8 @@ export default defineModule({
         origin.presence = undefined;
         const directed = [...origin.directedTo];
         origin.directedTo.clear();
-        if (wasAvailable || directed.length) await broadcast(origin, stanza, directed);
+        if (wasAvailable) await leave(origin, directed, true);
+        else for (const t of directed) await ctx.router.route(x("presence", { from: origin.full, to: t, type: "unavailable" }));
         await hooks.notify(PresenceEvents.unavailable, origin);
         return true;
       }
@@ -104,26 +228,58 @@ export default defineModule({
         }
       }
       const initial = origin.presence === undefined;
+      const prevPresence = origin.presence;
+      const prevPriority = origin.priority;
       origin.priority = priority;
       origin.presence = stanza;
-      await broadcast(origin, stanza);
+      const result = await ep.clientPresence(origin, stanza, initial);
+      if (!result.ok) {
+        // docs/presence.md: the presence is refused as a whole, with a text saying what is wrong.
+        origin.presence = prevPresence;
+        origin.priority = prevPriority;
+        origin.send(errorReply(stanza, result.error));
+        return true;
+      }
+      // Changed → every resource went out already (PresenceEvents.changed); else only this one.
+      if (!result.changed) {
+        const state = ep.current(origin.bare);
+        if (state) await fanOut(origin.bare, state, state, [origin], await watchersOf(origin.bare));
+      }
       if (initial) {
         // RFC 6121 §4.2.2: a user is implicitly subscribed to their own presence, so the new
         // resource also learns of the account's other available resources (as if it had
-        // probed its own bare JID; Prosody and ejabberd do the same). Without this a second
-        // device never saw the first one until that one changed its status.
-        for (const own of sessions.resources(origin.bare)) {
-          if (own !== origin && own.presence !== undefined) origin.send(new Element("presence", { ...own.presence.attrs, from: own.full, to: origin.full }, own.presence.children));
+        // probed its own bare JID; Prosody and ejabberd do the same).
+        const own = ep.current(origin.bare);
+        if (own) {
+          const lang = ep.languageOf(origin);
+          for (const sibling of availableResources(origin.bare)) {
+            if (sibling === origin) continue;
+            const r = renderPresence(project(own, undefined, "self"), optsFor(origin.bare, sibling, lang));
+            origin.sendRaw(withTo(r.xml, origin.full), () => addressed(r.stanza, origin.full));
+          }
         }
-        // Probes (RFC 6121 §4.3): answered directly for local contacts.
+        // Probes (RFC 6121 §4.3): answered directly for local contacts, rendered for the level
+        // each contact gives this user.
+        const lang = ep.languageOf(origin);
         for (const contact of await roster.subscriptions(origin.bare)) {
-          const jid = Jid.parse(contact);
+          let jid: Jid;
+          try {
+            jid = Jid.parse(contact);
+          } catch {
+            continue;
+          }
           if (ctx.router.isLocalDomain(jid.domain)) {
-            for (const s of sessions.resources(contact)) {
-              if (s.presence !== undefined) origin.send(new Element("presence", { ...s.presence.attrs, from: s.full, to: origin.full }, s.presence.children));
+            const theirs = availableResources(contact);
+            const state = ep.current(contact);
+            if (theirs.length === 0 || !state) continue;
+            const level = await ep.level(contact, origin.jid);
+            const projection = project(state, undefined, level);
+            for (const s of theirs) {
+              const r = renderPresence(projection, optsFor(contact, s, lang));
+              if (r.available) origin.sendRaw(withTo(r.xml, origin.full), () => addressed(r.stanza, origin.full));
             }
           } else {
-            await ctx.router.route(new Element("presence", { type: "probe", from: origin.bare, to: contact }));
+            await ctx.router.route(x("presence", { type: "probe", from: origin.bare, to: contact }));
           }
         }
         await hooks.notify(PresenceEvents.initial, origin);
@@ -131,14 +287,45 @@ export default defineModule({
       return true;
     });
 
-    // Directed presence (RFC 6121 §4.6): remembered so unavailable follows on disconnect.
-    const onDirected = ({ stanza, origin, to }: StanzaPayload) => {
+    // --- directed presence (RFC 6121 §4.6): remembered so unavailable follows on disconnect, and
+    // carrying the aggregate rendered for the target's level (the client's own <show/>/<status/>
+    // for that one recipient are kept: it chose to say them).
+    const onDirected = async (p: StanzaPayload): Promise<boolean> => {
+      const { stanza, origin, to } = p;
       const type = stanza.attrs.type;
       if (!origin || !AVAILABILITY.has(type)) return false;
       const target = to.toString();
-      if (type === undefined) origin.directedTo.add(target);
-      else origin.directedTo.delete(target);
-      return false; // continue to delivery
+      if (type !== undefined) {
+        origin.directedTo.delete(target);
+        return false; // unavailable: delivered as sent
+      }
+      origin.directedTo.add(target);
+      const state = ep.current(origin.bare);
+      if (origin.presence === undefined || !state) return false; // no broadcast yet (e.g. joining a room first): as sent
+      const level = await ep.level(origin.bare, to);
+      const r = renderPresence(project(state, undefined, level), {
+        ...optsFor(origin.bare, origin, ep.languageOf(to.resource !== "" ? sessions.get(to) : undefined)),
+        extra: extrasOf(stanza),
+      });
+      let out: Element;
+      if (r.available) {
+        out = addressed(r.stanza.clone(), target);
+        const show = stanza.getChild("show");
+        const statuses = stanza.getChildren("status");
+        if (show) {
+          out.removeChildren("show");
+          out.children.unshift(show);
+        }
+        if (statuses.length) {
+          out.removeChildren("status");
+          const at = out.children.findIndex((c) => typeof c !== "string" && c.name !== "show");
+          out.children.splice(at < 0 ? out.children.length : at, 0, ...statuses);
+        }
+      } else {
+        out = x("presence", { from: origin.full, to: target, type: "unavailable" });
+      }
+      await ctx.router.deliver({ stanza: out, origin, from: p.from, to });
+      return true;
     };
     ctx.on(StanzaEvents.pre.presence.bare, onDirected);
     ctx.on(StanzaEvents.pre.presence.full, onDirected);
@@ -166,7 +353,12 @@ export default defineModule({
       if (type === "probe") {
         if (await isAllowedToProbe(to.bareString, from)) {
           const s = sessions.get(to);
-          if (s?.presence) await ctx.router.route(new Element("presence", { ...s.presence.attrs, from: s.full, to: from.toString() }, s.presence.children));
+          const state = await ep.stateOf(to.bareString);
+          if (s?.presence) {
+            const level = await ep.level(to.bareString, from);
+            const r = renderPresence(project(state, undefined, level), optsFor(to.bareString, s, languages[0]));
+            if (r.available) await ctx.router.route(addressed(r.stanza, from.toString()));
+          }
         }
         return true;
       }
@@ -178,7 +370,15 @@ export default defineModule({
     // Subscription changes: share or withdraw availability at once.
     ctx.on(RosterEvents.presenceAccess, async ({ owner, contact, grant }) => {
       if (grant) return sendCurrentPresence(owner, contact, false);
-      for (const s of sessions.resources(owner)) if (s.presence !== undefined) await ctx.router.route(new Element("presence", { from: s.full, to: contact, type: "unavailable" }));
+      for (const s of availableResources(owner)) await ctx.router.route(x("presence", { from: s.full, to: contact, type: "unavailable" }));
+    });
+    // An unblock (or anything else that changes what a contact may see): the current presence again.
+    ctx.on(PresenceEvents.resend, ({ owner, to }) => sendCurrentPresence(owner, to, false));
+    // A new privacy level for a contact that receives the presence: re-rendered for it.
+    ctx.on(RosterEvents.levelChanged, async ({ owner, contact }) => {
+      const item = await roster.item(owner, contact);
+      if (!item || (item.subscription !== "from" && item.subscription !== "both")) return;
+      await sendCurrentPresence(owner, contact, false);
     });
 
     // A session that ends without saying goodbye is unavailable (RFC 6121 §4.5.1).
@@ -188,9 +388,8 @@ export default defineModule({
       if (session.presence === undefined && directed.length === 0) return;
       const wasAvailable = session.presence !== undefined;
       session.presence = undefined;
-      const stanza = unavailableFrom(session.full);
-      if (wasAvailable) await broadcast(session, stanza, directed);
-      else for (const t of directed) await ctx.router.route(new Element("presence", { from: session.full, to: t, type: "unavailable" }));
+      if (wasAvailable) await leave(session, directed, false);
+      else for (const t of directed) await ctx.router.route(x("presence", { from: session.full, to: t, type: "unavailable" }));
       await hooks.notify(PresenceEvents.unavailable, session);
     });
   },
