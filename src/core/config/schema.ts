@@ -604,6 +604,7 @@ export const schema: SectionSpec = {
           min: 0,
           max: 8784,
           doc: "A manual Busy or Do not disturb (custom states bound to them too) ends after this many hours unless the user chose an end time; 0 = never.",
+          check: (v: number) => (v === 0 || v * 60 >= 1 ? undefined : "0 (never) or at least one minute (0.0167 hours)"),
         },
         maxUntilDays: { type: "integer", default: 366, min: 1, max: 3660, doc: "Furthest end time (\"Busy until …\") a user may choose, in days ahead." },
         maxNoteChars: { type: "integer", default: 500, min: 1, max: 10000, doc: "Longest personal note, in characters (a longer one from a Parley client is refused; from a standard client's <status/>, truncated)." },

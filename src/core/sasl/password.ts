@@ -1,7 +1,7 @@
 // Password preparation (PRECIS OpaqueString, RFC 8265 §4.2) and SCRAM key derivation
 // (RFC 5802 §3), shared by SCRAM-* and PLAIN.
 
-import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, hash as oneShotHash, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import { PrecisError, enforceOpaqueString } from "../../jid/precis.ts";
 import type { ScramCredentials, ScramHash } from "./types.ts";
@@ -35,6 +35,30 @@ export function hashAlgorithm(hash: ScramHash): "sha1" | "sha256" {
 
 export function hashLength(hash: ScramHash): number {
   return hash === "SHA-1" ? 20 : 32;
+}
+
+/** Block size of SHA-1 and SHA-256 (HMAC pads the key to it). */
+const HMAC_BLOCK = 64;
+
+/**
+ * HMAC-SHA-1/-256 (RFC 2104) on one-shot crypto.hash(). Same result as createHmac(), but a
+ * login storm profile showed createHmac() at ~40 µs per SCRAM login in Node 24 (it checks the
+ * key for KeyObject/CryptoKey slots on every call); this is ~2 µs per call.
+ */
+export function hmac(alg: "sha1" | "sha256", key: Buffer, data: string | Buffer): Buffer {
+  const k = key.length > HMAC_BLOCK ? oneShotHash(alg, key, "buffer") : key;
+  const dataLength = typeof data === "string" ? Buffer.byteLength(data, "utf8") : data.length;
+  const inner = Buffer.allocUnsafe(HMAC_BLOCK + dataLength);
+  const outer = Buffer.allocUnsafe(HMAC_BLOCK + (alg === "sha1" ? 20 : 32));
+  for (let i = 0; i < HMAC_BLOCK; i++) {
+    const b = i < k.length ? k[i] : 0;
+    inner[i] = b ^ 0x36;
+    outer[i] = b ^ 0x5c;
+  }
+  if (typeof data === "string") inner.write(data, HMAC_BLOCK, "utf8");
+  else data.copy(inner, HMAC_BLOCK);
+  oneShotHash(alg, inner, "buffer").copy(outer, HMAC_BLOCK);
+  return oneShotHash(alg, outer, "buffer");
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 } from "./index.ts";
 import type { CredentialLookup, SaslMechanism, SaslStep, ScramCredentials, ScramHash } from "./index.ts";
 import type { ScramOptions } from "./scram.ts";
+import { hmac } from "./password.ts";
 
 const RFC5802 = {
   clientFirst: "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
@@ -272,6 +273,16 @@ describe("SCRAM: malformed input → malformed-request with a reason", () => {
 });
 
 describe("credentials and passwords", () => {
+  it("hmac() matches createHmac() for SHA-1 and SHA-256, short and long keys, string and bytes", () => {
+    for (const alg of ["sha1", "sha256"] as const) {
+      for (const key of [Buffer.alloc(0), Buffer.from("k"), Buffer.alloc(20, 7), Buffer.alloc(64, 9), Buffer.alloc(100, 3)]) {
+        for (const data of ["", "n=user,r=abc", "ünïcödé,r=x", Buffer.from([0, 1, 2, 255])]) {
+          assert.deepEqual(hmac(alg, key, data), createHmac(alg, key).update(data).digest());
+        }
+      }
+    }
+  });
+
   it("deriveScramCredentials reproduces the RFC 5802 verifier", () => {
     // The RFC exchange above succeeding proves the keys; check the parameters are kept.
     assert.equal(pencil1.salt, RFC5802.salt);

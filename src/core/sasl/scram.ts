@@ -1,9 +1,10 @@
 // SCRAM-SHA-1 / SCRAM-SHA-256 server (RFC 5802, RFC 7677), without channel binding
 // (the -PLUS variants are not offered).
 
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash as oneShotHash, timingSafeEqual } from "node:crypto";
+import { randomToken } from "../random.ts";
 import { authzidAllowed, decodeUtf8, failure, fakeCredentials, prepOrUndefined } from "./common.ts";
-import { decodeBase64Strict, decodeCredentials, hashAlgorithm, hashLength } from "./password.ts";
+import { decodeBase64Strict, decodeCredentials, hashAlgorithm, hashLength, hmac } from "./password.ts";
 import type { DecodedCredentials } from "./password.ts";
 import { MAX_SASL_MESSAGE_BYTES } from "./types.ts";
 import type { CredentialLookup, SaslMechanism, SaslMechanismOptions, SaslStep, ScramHash } from "./types.ts";
@@ -171,7 +172,7 @@ class ScramServer implements SaslMechanism {
     const known = creds !== undefined;
     creds ??= fakeCredentials(this.#hash, user ?? rawUser, this.#opts);
 
-    const snonce = this.#opts.serverNonce?.() ?? randomBytes(18).toString("base64");
+    const snonce = this.#opts.serverNonce?.() ?? randomToken(18, "base64");
     if (!RE_PRINTABLE.test(snonce)) throw new Error("server nonce must be printable ASCII without ','");
     const nonce = cnonce + snonce;
     const serverFirst = `r=${nonce},s=${creds.salt.toString("base64")},i=${creds.iterations}`;
@@ -222,17 +223,18 @@ class ScramServer implements SaslMechanism {
 
     const alg = hashAlgorithm(this.#hash);
     const authMessage = `${ex.clientFirstBare},${ex.serverFirst},${withoutProof}`;
-    const clientSignature = createHmac(alg, ex.creds.storedKey).update(authMessage, "utf8").digest();
+    // hmac()/oneShotHash instead of createHmac()/createHash(): ~40 µs less per login (password.ts).
+    const clientSignature = hmac(alg, ex.creds.storedKey, authMessage);
     const clientKey = Buffer.alloc(proof.length);
     for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i] ^ clientSignature[i];
-    const computed = createHash(alg).update(clientKey).digest();
+    const computed = oneShotHash(alg, clientKey, "buffer");
     const match = timingSafeEqual(computed, ex.creds.storedKey);
     if (!match || ex.user === undefined) return this.#fail("not-authorized");
 
     if (!(await authzidAllowed(ex.user, ex.authzid, this.#opts))) {
       return this.#fail("invalid-authzid", "the authenticated user may not act as the requested authorization identity");
     }
-    const serverSignature = createHmac(alg, ex.creds.serverKey).update(authMessage, "utf8").digest();
+    const serverSignature = hmac(alg, ex.creds.serverKey, authMessage);
     const username = ex.user;
     this.#state = "done";
     this.#ex = undefined;

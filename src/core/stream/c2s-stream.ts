@@ -1,9 +1,9 @@
 // The transport-agnostic client-to-server stream machine (RFC 6120 §4-§7):
 // stream header → [STARTTLS → restart] → SASL → restart → bind → stanzas.
 // TCP, direct TLS and WebSocket all feed bytes into the same machine.
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../random.ts";
 import { Element, x, openTag } from "../../xml/element.ts";
-import { StreamParser, XmlStreamError } from "../../xml/stream-parser.ts";
+import { StreamParser, XmlStreamError, type StreamParserEvents } from "../../xml/stream-parser.ts";
 import { Jid, JidError, prepResource } from "../../jid/jid.ts";
 import { NS } from "../../protocol/ns.ts";
 import type { IdentityCheck, SaslMechanism, SaslStep } from "../sasl/index.ts";
@@ -15,7 +15,7 @@ import type { HookBus } from "../hooks/hooks.ts";
 import { DROP } from "../hooks/hooks.ts";
 import type { Logger } from "../log/logger.ts";
 import { StreamEvents, SessionEvents } from "./stream-events.ts";
-import { SerialQueue } from "./serial-queue.ts";
+import { SerialQueue, type SerialWorker } from "./serial-queue.ts";
 import type { StanzaCounters } from "../metrics/stanza-counters.ts";
 
 export interface StreamTransport {
@@ -80,9 +80,11 @@ const MAX_AUTH_ATTEMPTS = 5;
 const QUEUE_HIGH_WATER = 256;
 
 const STREAM_HEADER_PREFIX = "<?xml version='1.0'?>";
+// A connection quiet this long has its parser's scratch arrays shrunk (~600 bytes each).
+const COMPACT_AFTER_MS = 3000;
 
 export class C2sStream implements SessionSink {
-  readonly id = randomBytes(12).toString("base64url");
+  readonly id = randomToken(12, "base64url");
   private readonly host: C2sStreamHost;
   private readonly transport: StreamTransport;
   private readonly parser: StreamParser;
@@ -104,23 +106,46 @@ export class C2sStream implements SessionSink {
   readonly openedAt = Date.now();
   /** Stanzas from the client fully processed (XEP-0198 counts these). */
   handledInbound = 0;
+  /** When tick() last compacted the parser (idle memory). */
+  private compactedAt = 0;
   private closeReason = "transport-closed";
 
   constructor(host: C2sStreamHost, transport: StreamTransport) {
     this.host = host;
     this.transport = transport;
     this.shaper = host.inboundShaper?.(transport.remoteAddress);
-    this.queue = new SerialQueue((item) => this.process(item), (err) => this.internalError(err));
-    this.parser = new StreamParser(
-      {
-        streamStart: (name, attrs) => this.enqueue(new Element(name, attrs)),
-        stanza: (el) => this.enqueue(el),
-        streamEnd: () => this.enqueue("end"),
-        error: (err) => this.streamError(err.condition as StreamErrorCondition, err.message),
-      },
-      { maxStanzaBytes: host.maxStanzaBytes, maxDepth: host.maxDepth, framing: transport.framing },
-    );
+    // One adapter object serves as the parser's event sink and the queue's worker, instead of
+    // six closures and an events object: ~370 bytes less per connection.
+    const events = new C2sStream.Events(this);
+    this.queue = new SerialQueue(events);
+    this.parser = new StreamParser(events, { maxStanzaBytes: host.maxStanzaBytes, maxDepth: host.maxDepth, framing: transport.framing });
   }
+
+  /** Parser events and queue work of one stream (nested so it may call the stream's private methods). */
+  private static readonly Events = class implements StreamParserEvents, SerialWorker<Element | "restart" | "end"> {
+    readonly stream: C2sStream;
+    constructor(stream: C2sStream) {
+      this.stream = stream;
+    }
+    streamStart(name: string, attrs: Record<string, string>): void {
+      this.stream.enqueue(new Element(name, attrs));
+    }
+    stanza(el: Element): void {
+      this.stream.enqueue(el);
+    }
+    streamEnd(): void {
+      this.stream.enqueue("end");
+    }
+    error(err: XmlStreamError): void {
+      this.stream.streamError(err.condition as StreamErrorCondition, err.message);
+    }
+    run(item: Element | "restart" | "end"): void | Promise<void> {
+      return this.stream.process(item);
+    }
+    failed(err: unknown): void {
+      this.stream.internalError(err);
+    }
+  };
 
   // --- SessionSink -----------------------------------------------------------------------
   get transportKind(): string {
@@ -475,7 +500,7 @@ export class C2sStream implements SessionSink {
         return reply(null, new StanzaError("bad-request", err instanceof JidError ? err.message : "invalid resource"));
       }
     } else {
-      resource = randomBytes(6).toString("base64url");
+      resource = randomToken(6, "base64url");
     }
     const jid = Jid.of(this.username!, this.host.domain, resource);
     const sessions = this.host.sessions;
@@ -623,9 +648,13 @@ export class C2sStream implements SessionSink {
     this.streamError("internal-server-error");
   }
 
-  /** Periodic check from the listener: idle timeout and whitespace keepalive. */
+  /** Periodic check from the listener: idle timeout, whitespace keepalive, idle memory. */
   tick(now: number, idleTimeoutMs: number, authTimeoutMs: number, keepaliveMs: number): void {
     if (this.stage === "closed") return;
+    if (now - this.lastReceived >= COMPACT_AFTER_MS && this.compactedAt < this.lastReceived) {
+      this.compactedAt = now;
+      this.parser.compact();
+    }
     if (!this.authenticated && now - this.openedAt > authTimeoutMs) {
       return this.streamError("connection-timeout", "authentication did not complete in time");
     }

@@ -4,17 +4,22 @@
 
 type MaybePromise<T> = T | Promise<T>;
 
+/** What the queue runs: an object rather than two closures (one queue per connection). */
+export interface SerialWorker<T> {
+  run(item: T): MaybePromise<void>;
+  /** An item's work threw or rejected; the queue goes on with the next one. */
+  failed(err: unknown): void;
+}
+
 export class SerialQueue<T> {
   private readonly items: T[] = [];
   private head = 0;
   private running = false;
-  private readonly run: (item: T) => MaybePromise<void>;
-  private readonly onError: (err: unknown) => void;
+  private readonly worker: SerialWorker<T>;
   private drainWaiters: Array<() => void> = [];
 
-  constructor(run: (item: T) => MaybePromise<void>, onError: (err: unknown) => void) {
-    this.run = run;
-    this.onError = onError;
+  constructor(worker: SerialWorker<T>) {
+    this.worker = worker;
   }
 
   get length(): number {
@@ -42,16 +47,16 @@ export class SerialQueue<T> {
       const item = this.items[this.head++];
       let r: MaybePromise<void>;
       try {
-        r = this.run(item);
+        r = this.worker.run(item);
       } catch (err) {
-        this.onError(err);
+        this.worker.failed(err);
         continue;
       }
       if (r instanceof Promise) {
         r.then(
           () => this.drain(),
           (err) => {
-            this.onError(err);
+            this.worker.failed(err);
             this.drain();
           },
         );

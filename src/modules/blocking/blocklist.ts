@@ -20,21 +20,31 @@ export function matchKeys(jid: Jid): string[] {
   return keys;
 }
 
+const NONE: ReadonlySet<string> = new Set<string>();
+
 export class Blocklist {
-  /** Prepared JID strings, in the order they were blocked. */
-  readonly items = new Set<string>();
+  /**
+   * Created with the first item: every online user has a Blocklist, almost all of them empty,
+   * and an empty Set costs ~150 bytes per connection.
+   */
+  private set: Set<string> | undefined = undefined;
 
   constructor(items: Iterable<string> = []) {
-    for (const i of items) this.items.add(i);
+    this.add(items);
+  }
+
+  /** Prepared JID strings, in the order they were blocked. */
+  get items(): ReadonlySet<string> {
+    return this.set ?? NONE;
   }
 
   get size(): number {
-    return this.items.size;
+    return this.set === undefined ? 0 : this.set.size;
   }
 
   matches(jid: Jid): boolean {
-    const items = this.items;
-    if (items.size === 0) return false;
+    const items = this.set;
+    if (items === undefined || items.size === 0) return false;
     if (items.has(jid.domain)) return true;
     if (jid.local !== "" && items.has(jid.bareString)) return true;
     if (jid.resource !== "") {
@@ -45,18 +55,19 @@ export class Blocklist {
   }
 
   add(items: Iterable<string>): void {
-    for (const i of items) this.items.add(i);
+    for (const i of items) (this.set ??= new Set()).add(i);
   }
 
   delete(items: Iterable<string>): void {
-    for (const i of items) this.items.delete(i);
+    if (this.set === undefined) return;
+    for (const i of items) this.set.delete(i);
   }
 
   clear(): void {
-    this.items.clear();
+    this.set?.clear();
   }
 
   list(): string[] {
-    return [...this.items];
+    return this.set === undefined ? [] : [...this.set];
   }
 }

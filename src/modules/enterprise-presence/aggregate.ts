@@ -86,15 +86,18 @@ export const DEFAULT_AGGREGATION_CONFIG: AggregationConfig = Object.freeze({
   meetingDetails: true,
 });
 
-/** Fills defaults and checks ranges (idle timers 1–360 min; expiry 0 = never, else ≥ 1 min). Throws RangeError. */
+/**
+ * Fills defaults and checks ranges (idle timers 3 s–360 min — the configuration allows
+ * fractions of a minute, e.g. for tests; expiry 0 = never, else 1 min–366 days). Throws RangeError.
+ */
 export function aggregationConfig(partial: Partial<AggregationConfig> = {}): AggregationConfig {
   const c = { ...DEFAULT_AGGREGATION_CONFIG, ...partial };
-  const minutes = (name: string, v: number, min: number, max: number) => {
-    if (!Number.isInteger(v) || v < min * MIN || v > max * MIN) throw new RangeError(`${name}: ${v} ms is out of range; expected ${min}–${max} minutes`);
+  const range = (name: string, v: number, minMs: number, maxMs: number) => {
+    if (!Number.isInteger(v) || v < minMs || v > maxMs) throw new RangeError(`${name}: ${v} ms is out of range; expected ${minMs}–${maxMs} ms`);
   };
-  minutes("inactiveAfterMs", c.inactiveAfterMs, 1, 360);
-  minutes("awayAfterMs", c.awayAfterMs, 1, 360);
-  if (c.busyDndExpiryMs !== 0) minutes("busyDndExpiryMs", c.busyDndExpiryMs, 1, 366 * 24 * 60);
+  range("inactiveAfterMs", c.inactiveAfterMs, 3000, 360 * MIN);
+  range("awayAfterMs", c.awayAfterMs, 3000, 360 * MIN);
+  if (c.busyDndExpiryMs !== 0) range("busyDndExpiryMs", c.busyDndExpiryMs, MIN, 366 * 24 * 60 * MIN);
   return Object.freeze(c);
 }
 

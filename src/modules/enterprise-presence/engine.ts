@@ -54,6 +54,8 @@ export interface EndpointMeta {
   readonly defaultKind: DeviceKind;
   /** The presence said <show>chat</show> (standard clients only). */
   readonly freeForChat?: boolean;
+  /** The kind its verified capabilities say (mobile for phone/handheld), when already known. */
+  readonly capsKind?: DeviceKind;
 }
 
 function sameManual(a: ManualState | undefined, b: ManualState | undefined): boolean {
@@ -163,7 +165,8 @@ export class PresenceEngine {
     const rep = update.endpoint;
     const ep: Endpoint = { id: resource, kind: meta.defaultKind, defaultKind: meta.defaultKind };
     if (rep.kind !== undefined) ep.reportedKind = rep.kind;
-    if (prev?.capsKind !== undefined) ep.capsKind = prev.capsKind;
+    const capsKind = meta.capsKind ?? prev?.capsKind;
+    if (capsKind !== undefined) ep.capsKind = capsKind;
     ep.kind = ep.reportedKind ?? ep.capsKind ?? ep.defaultKind;
     if (rep.idleSince !== undefined) ep.idleSince = rep.idleSince;
     if (prev?.backgroundSince !== undefined) ep.backgroundSince = prev.backgroundSince;

@@ -29,7 +29,8 @@ import { BlockingServiceToken } from "../blocking/service.ts";
 import { PresenceEvents } from "../presence/service.ts";
 import { CalendarEvents, CalendarServiceToken, type CalendarService } from "../calendar/index.ts";
 import { CapsEvents, CapsServiceToken, type CapsService } from "../caps/service.ts";
-import { aggregationConfig, type Meeting } from "./aggregate.ts";
+import { aggregationConfig, type Meeting, type PresenceState } from "./aggregate.ts";
+import type { DeviceKind } from "./model.ts";
 import { systemClock } from "./clock.ts";
 import { pickLanguage } from "./lang.ts";
 import { customStateLabel } from "./custom-states.ts";
@@ -128,7 +129,7 @@ export default defineModule({
       const items = await roster.items(owner);
       const stored = await engine.storedOf(owner);
       const privacyMode = settings.allowPrivacyMode && stored.privacyMode;
-      await blocking.list(owner); // the blocklist is in memory from here on: checks answer synchronously
+      await blocking.isBlocked(owner, ctx.domain); // loads the blocklist: the checks below answer from memory
       return (watcher: Jid) => {
         const bare = watcher.bareString;
         if (bare === owner) return "self";
@@ -156,6 +157,8 @@ export default defineModule({
     };
 
     // --- the service -----------------------------------------------------------------------------
+    /** Device kinds learnt from XEP-0115 (possibly before the session's first presence is applied). */
+    const capsKinds = new WeakMap<Session, DeviceKind>();
     /** Users whose leftover held messages (from before a restart) were looked at this login. */
     const heldChecked = new Set<string>();
 
@@ -173,14 +176,17 @@ export default defineModule({
         });
         if (!decoded.ok) return { ok: false, error: decoded.error };
         const show = stanza.getChildText("show")?.trim();
+        const capsKind = capsKinds.get(session);
         const changed = await engine.clientPresence(session.bare, session.jid.resource, decoded.value, {
           defaultKind: session.transportKind === "websocket" ? "web" : "desktop",
           freeForChat: show === "chat",
+          ...(capsKind !== undefined ? { capsKind } : {}),
         });
         if (!heldChecked.has(session.bare)) {
+          // Messages held before the user went offline (or before a restart) wait for them to
+          // be online and not on DND.
           heldChecked.add(session.bare);
-          const st = engine.current(session.bare);
-          if (st && st.class !== "dnd" && (await store.heldCount(session.bare)) > 0) void flush(session.bare);
+          if (releasable(engine.current(session.bare)) && (await store.heldCount(session.bare)) > 0) void flush(session.bare);
         }
         return { ok: true, changed };
       },
@@ -232,6 +238,8 @@ export default defineModule({
       const ids = capsService()?.identities(session.jid);
       if (!ids) return;
       const mobile = ids.some((i) => i.category === "client" && (i.type === "phone" || i.type === "handheld"));
+      if (mobile) capsKinds.set(session, "mobile");
+      else capsKinds.delete(session);
       await engine.capsKind(session.bare, session.jid.resource, mobile ? "mobile" : undefined);
     });
     const calendarMoved = async ({ user }: { user: string }) => {
@@ -343,6 +351,15 @@ export default defineModule({
       await store.hold(owner, copy.toString(), clock.now());
     };
 
+    /**
+     * Held messages go out when the user is online and not on DND (Appear Offline counts as
+     * online: IM reaches them normally). Signing out while on DND keeps them held: they are
+     * delivered when the user is back and has left DND.
+     */
+    function releasable(state: PresenceState | undefined): boolean {
+      return state !== undefined && state.class !== "dnd" && (state.class !== "offline" || state.appearOffline);
+    }
+
     /** Delivers the user's held messages in order, unless they are (again) on DND. */
     const flush = (owner: string): Promise<void> => {
       const running = flushing.get(owner);
@@ -389,7 +406,7 @@ export default defineModule({
     };
 
     ctx.on(PresenceEvents.changed, ({ user, state, previous }) => {
-      if (previous.class === "dnd" && state.class !== "dnd") void flush(user).catch(() => undefined);
+      if (previous.class === "dnd" && releasable(state)) void flush(user).catch(() => undefined);
     });
 
     /** IM to a user on Do Not Disturb (docs/presence.md, "Do Not Disturb and IM"). */

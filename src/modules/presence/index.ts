@@ -101,7 +101,8 @@ export default defineModule({
         if (ctx.router.isLocalDomain(jid.domain)) {
           const theirs = availableResources(contact);
           if (theirs.length === 0) continue;
-          const level = await resolve(jid);
+          const lv = resolve(jid);
+          const level = lv instanceof Promise ? await lv : lv;
           for (const s of theirs) out.push({ session: s, to: contact, level, lang: ep.languageOf(s) });
         } else {
           out.push({ to: contact, level: await resolve(jid), lang: languages[0] });
@@ -133,7 +134,8 @@ export default defineModule({
         for (const w of watchers) {
           const rendered = renderings.get(w.lang)!.get(w.level)!;
           if (!rendered.available && w.level !== "self" && !visibleIn(previous, w.level)) continue;
-          await sendTo(w, rendered);
+          const sent = sendTo(w, rendered);
+          if (sent) await sent;
         }
       }
     };

@@ -231,7 +231,7 @@ export default defineModule({
       // (we do not keep per-version diffs, which the RFC allows).
       if (ver !== undefined && ver === String(roster.version)) return null;
       const b = blockingService();
-      if (b) await b.list(owner); // loads the blocklist, so the checks below are answered from memory
+      if (b) await b.isBlocked(owner, ctx.domain); // loads the blocklist, so the checks below are answered from memory
       return x("query", { xmlns: NS.ROSTER, ver: String(roster.version) }, ...[...roster.items.values()].map((i) => itemElement(i, blockedNow(owner, i.jid))));
     });
 
