@@ -20,7 +20,7 @@ import { StanzaEvents, type StanzaPayload } from "../../core/router/stanza-event
 import { SessionEvents, StreamEvents, type NonzaPayload } from "../../core/stream/stream-events.ts";
 import type { Session } from "../../core/session/session.ts";
 import { Element, x } from "../../xml/element.ts";
-import { StreamParser } from "../../xml/stream-parser.ts";
+import { parseElement } from "../../xml/parse-element.ts";
 import { Jid } from "../../jid/jid.ts";
 import { NS } from "../../protocol/ns.ts";
 import { AccountEvents, AccountServiceToken } from "../accounts/index.ts";
@@ -44,21 +44,6 @@ import { EnterprisePresenceServiceToken, type EnterprisePresenceService, type Le
 const NS_P = NS.PARLEY_PRESENCE;
 /** Held messages re-delivered per batch when a user leaves Do Not Disturb. */
 const FLUSH_BATCH = 100;
-const STREAM_OPEN = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
-
-/** Parses a stanza this module serialized itself (held messages). */
-function parseHeld(xml: string): Element {
-  let out: Element | undefined;
-  let failure: Error | undefined;
-  const parser = new StreamParser(
-    { streamStart: () => {}, stanza: (el) => void (out ??= el), streamEnd: () => {}, error: (err) => void (failure = err) },
-    { maxStanzaBytes: Math.max(1 << 20, xml.length * 4) },
-  );
-  parser.write(STREAM_OPEN + xml);
-  if (failure) throw failure;
-  if (!out) throw new Error("held stanza is incomplete");
-  return out;
-}
 
 function bool(v: string | undefined, name: string): boolean | undefined {
   if (v === undefined) return undefined;
@@ -375,7 +360,7 @@ export default defineModule({
               if (engine.current(owner)?.class === "dnd") break;
               let el: Element;
               try {
-                el = parseHeld(m.stanza);
+                el = parseElement(m.stanza);
               } catch (err) {
                 ctx.log.error({ err, id: m.id, owner }, "unreadable held message dropped");
                 done.push(m.id);

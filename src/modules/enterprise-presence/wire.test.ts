@@ -128,6 +128,17 @@ describe("rendered presence stanzas", () => {
     assert.doesNotMatch(b.xml, /priority|caps/);
   });
 
+  test("free for chat (a standard client's <show>chat</show>) while Available only; the reader's language on the stanza", () => {
+    const s = aggregate({ endpoints: [{ id: "l", kind: "desktop" }], note: "here" }, T0, CFG);
+    assert.equal(renderPresence(project(s, undefined, "colleagues"), { from: FROM, freeForChat: true }).xml, `<presence from='${FROM}'><show>chat</show><status>here</status><state xmlns='${NS_PRESENCE}' availability='3500' class='available'><note>here</note></state></presence>`);
+    const busy = aggregate({ endpoints: [{ id: "l", kind: "desktop" }], manual: { mode: "busy", setAt: T0 } }, T0, CFG);
+    assert.match(renderPresence(project(busy, undefined, "colleagues"), { from: FROM, freeForChat: true }).xml, /<show>dnd<\/show>/);
+    const w = aggregate({ endpoints: [{ id: "l", kind: "desktop" }], manual: { mode: "available", customStateId: "wfh", setAt: T0 } }, T0, CFG);
+    const de = renderPresence(project(w, undefined, "colleagues"), { from: FROM, langs: ["de", "en"], lang: "de" });
+    assert.match(de.xml, new RegExp(`^<presence from='${FROM}' xml:lang='de'><status>Homeoffice</status><status xml:lang='en'>Working from home</status>`));
+    assert.match(withTo(de.xml, "bob@example.com"), /^<presence to='bob@example.com' from=/);
+  });
+
   test("one rendering per projection key, shared by levels; serialized once", () => {
     const levels: ViewerLevel[] = [...PRIVACY_LEVELS, "self", "colleagues"];
     const m = renderPerLevel(inMeeting(), CARD, levels, { from: FROM });

@@ -234,7 +234,14 @@ export default defineModule({
       const prevPriority = origin.priority;
       origin.priority = priority;
       origin.presence = stanza;
-      const result = await ep.clientPresence(origin, stanza, initial);
+      let result: Awaited<ReturnType<typeof ep.clientPresence>>;
+      try {
+        result = await ep.clientPresence(origin, stanza, initial);
+      } catch (err) {
+        // Storage failed (the manual state or note could not be written): nothing changed.
+        ctx.log.error({ err, jid: origin.full }, "presence could not be applied");
+        result = { ok: false, error: new StanzaError("internal-server-error", "the server could not store this presence; try again") };
+      }
       if (!result.ok) {
         // docs/presence.md: the presence is refused as a whole, with a text saying what is wrong.
         origin.presence = prevPresence;
