@@ -3,9 +3,9 @@
 import { parseArgs } from "node:util";
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fdLimit, loadAvg } from "./lib/procstat.ts";
+import { fdLimit, loadAvg, processTree } from "./lib/procstat.ts";
 import { WORK, killAllStarted, pinning, type Provision, type Target } from "./targets/common.ts";
 import { ProsodyTarget } from "./targets/prosody.ts";
 import { EjabberdTarget } from "./targets/ejabberd.ts";
@@ -239,7 +239,37 @@ async function checkWaitingForPort(t: Target, maxMs: number): Promise<string | n
   return why;
 }
 
-/** Starts t once its port is free; a start that lost a race for the port (EADDRINUSE) is retried while maxMs lasts. */
+/** Whether a process of t's own tree holds the listening socket of t's port (/proc/net/tcp inodes). */
+function listenerIsOurs(t: Target): boolean {
+  const inodes = new Set<string>();
+  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    try {
+      for (const line of readFileSync(f, "utf8").split("\n").slice(1)) {
+        const c = line.trim().split(/\s+/);
+        if (c[3] === "0A" && parseInt(c[1]?.split(":")[1] ?? "", 16) === t.port) inodes.add(c[9]);
+      }
+    } catch {}
+  }
+  for (const pid of t.pid() ? processTree(t.pid()) : []) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {}
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1])) return true;
+      } catch {}
+    }
+  }
+  return false;
+}
+
+/**
+ * Starts t once its port is free. Someone else's server may take the port while ours is being
+ * provisioned: then the port answers but not from our server, which fails to bind; that start
+ * is retried (after waiting for the port again) while maxMs lasts.
+ */
 async function startWaitingForPort(t: Target, prov: Provision, maxMs: number): Promise<void> {
   const deadline = Date.now() + maxMs;
   for (;;) {
@@ -247,6 +277,11 @@ async function startWaitingForPort(t: Target, prov: Provision, maxMs: number): P
     if (why?.includes("already in use")) throw new Error(why);
     try {
       await t.start(prov);
+      for (let i = 0; i < 300 && !listenerIsOurs(t); i++) {
+        if (t.exited() !== null) throw new Error(`port ${t.port} already in use: another process took it while ${t.name} started\n${t.logTail()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!listenerIsOurs(t)) throw new Error(`port ${t.port} is answered by another process, not ${t.name}`);
       return;
     } catch (e) {
       const msg = (e as Error).message;

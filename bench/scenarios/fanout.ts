@@ -21,7 +21,8 @@
 // generator pool: alice and the watchers share one monotonic clock.
 import { fork, execFileSync, type ChildProcess } from "node:child_process";
 import { Ctx, cpuDelta, round, sleep, type Params, type Scenario, type ScenarioResult } from "./common.ts";
-import { machineBusy, sampleTree, type TreeSample } from "../lib/procstat.ts";
+import { readFileSync } from "node:fs";
+import { machineBusy, processTree, sampleTree, type TreeSample } from "../lib/procstat.ts";
 import { XmppClient, escapeXml } from "../lib/xmpp.ts";
 import { Hist, nowUs, type HistJSON } from "../lib/hist.ts";
 
@@ -170,6 +171,20 @@ class FanoutGenerator {
   }
 }
 
+/** Kernel-mode share of a process tree's CPU: [user s, system s] (utime, stime from /proc; 100 ticks/s). */
+function userSys(root: number): [number, number] {
+  let u = 0, k = 0;
+  for (const pid of root ? processTree(root) : []) {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      u += +f[11] + +f[13];
+      k += +f[12] + +f[14];
+    } catch {}
+  }
+  return [u / 100, k / 100];
+}
+
 function quantile(sorted: number[], q: number): number | null {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
@@ -177,7 +192,7 @@ function quantile(sorted: number[], q: number): number | null {
 
 const ms = (us: number | null): number | null => (us === null ? null : round(us / 1000, 2));
 
-function summarize(ph: PhaseOut, cpuS: number, genUtil: number, otherCpu: number) {
+function summarize(ph: PhaseOut, cpuS: number, sysS: number, genUtil: number, otherCpu: number) {
   const delivered = ph.count.reduce((a, b) => a + b, 0);
   const bytes = ph.bytes.reduce((a, b) => a + b, 0);
   const complete = ph.fanoutUs.filter((x) => x >= 0).sort((a, b) => a - b);
@@ -206,6 +221,8 @@ function summarize(ph: PhaseOut, cpuS: number, genUtil: number, otherCpu: number
     bytes_per_pres: delivered ? round(bytes / delivered, 1) : null,
     server_cpu_s: round(cpuS, 3),
     server_cpu_us_per_pres: delivered ? round((cpuS / delivered) * 1e6, 2) : null,
+    /** share of the server's CPU spent in the kernel (socket writes, loopback TCP) */
+    server_sys_share: cpuS > 0 ? round(sysS / cpuS, 2) : null,
     gen_cpu: round(genUtil, 2),
     other_cpu: round(otherCpu, 2),
     violations: ph.violations,
@@ -297,20 +314,20 @@ export const fanout: Scenario = {
       let seq0 = 1;
       for (const mode of ["paced", "burst"] as const) {
         await gen.call("waitQuiet", { quietMs: 300, timeoutMs: 60000 });
-        const s0 = ctx.server(), g0 = gen.sample(), m0 = machineBusy();
+        const s0 = ctx.server(), g0 = gen.sample(), m0 = machineBusy(), us0 = userSys(ctx.target.pid());
         const ph = await gen.call<PhaseOut>("changes", {
           seq0, n: F.changes, intervalMs: mode === "paced" ? F.intervalMs : 0, parley, drainMs: F.drainMs,
         });
-        const s1 = ctx.server(), g1 = gen.sample(), m1 = machineBusy();
+        const s1 = ctx.server(), g1 = gen.sample(), m1 = machineBusy(), us1 = userSys(ctx.target.pid());
         const cpu = cpuDelta(s0, s1);
         const gd = cpuDelta(g0, g1);
         const other = Math.max(0, (m1 - m0 - cpu.cpu - gd.cpu) / Math.max(cpu.wall, 1e-3));
-        const s = summarize(ph, cpu.cpu, gd.util, other);
+        const s = summarize(ph, cpu.cpu, us1[1] - us0[1], gd.util, other);
         phases[mode] = s;
         seq0 += F.changes;
         ctx.log(
           `  fanout ${mode}: ${s.delivered} presences (${s.pres_per_change}/change), fan-out p50 ${s.fanout_p50_ms} p99 ${s.fanout_p99_ms} ms, ` +
-            `${s.pres_per_s}/s, ${s.bytes_per_change} B/change, server ${s.server_cpu_us_per_pres} µs/pres, gen ${round(gd.util * 100)} %, lost ${s.lost}, blocked leaks ${s.violations}`,
+            `${s.pres_per_s}/s, ${s.bytes_per_change} B/change, server ${s.server_cpu_us_per_pres} µs/pres (${round((s.server_sys_share ?? 0) * 100)} % kernel), gen ${round(gd.util * 100)} %, lost ${s.lost}, blocked leaks ${s.violations}`,
         );
         if (s.lost) failures.push(`${mode}: ${s.lost} presences never arrived (${s.complete_changes} of ${s.changes} changes reached every watcher)`);
         if (s.violations) failures.push(`${mode}: ${s.violations} stanzas from alice reached Blocked watchers: ${ph.violationSamples.slice(0, 2).join(" | ")}`);

@@ -9,6 +9,7 @@ export * from "./aggregate.ts";
 export * from "./privacy.ts";
 export * from "./custom-states.ts";
 export * from "./wire.ts";
+export * from "./card-fields.ts";
 export { pickLanguage, pickLabel, normalizeLang } from "./lang.ts";
 export { type Clock, systemClock, FakeClock, SECOND, MINUTE, HOUR, DAY } from "./clock.ts";
 export { EnterprisePresenceServiceToken } from "./service.ts";
@@ -27,6 +28,9 @@ import { AccountEvents, AccountServiceToken } from "../accounts/index.ts";
 import { RosterServiceToken } from "../roster/index.ts";
 import { BlockingServiceToken } from "../blocking/service.ts";
 import { PresenceEvents } from "../presence/service.ts";
+import { PepEvents, type PepDeliveryQuery } from "../pep/service.ts";
+import { DROP } from "../../core/hooks/hooks.ts";
+import { pepNodeVisible, pepPayloadFor } from "./card-fields.ts";
 import { CalendarEvents, CalendarServiceToken, type CalendarService } from "../calendar/index.ts";
 import { CapsEvents, CapsServiceToken, type CapsService } from "../caps/service.ts";
 import { aggregationConfig, type Meeting, type PresenceState } from "./aggregate.ts";
@@ -186,6 +190,21 @@ export default defineModule({
     };
     ctx.provide(EnterprisePresenceServiceToken, service);
     ctx.feature(NS_P);
+
+    // --- PEP under the matrix (docs/presence.md, "Contact card and PEP filtering") --------------
+    // After the node's access model: the node's row (card-fields.ts PEP_NODE_ROWS) for the
+    // watcher's level, and the vCard4 contact card filtered field by field.
+    const pepLevel = (q: PepDeliveryQuery): Promise<ViewerLevel> => {
+      let jid: Jid;
+      try {
+        jid = Jid.parse(q.watcherFull ?? q.watcher);
+      } catch {
+        return Promise.resolve("blocked"); // not a JID: nothing (PEP never asks this)
+      }
+      return service.level(q.owner, jid);
+    };
+    ctx.on(PepEvents.mayDeliver, async (allowed, q) => allowed === true && pepNodeVisible(q.node, await pepLevel(q)));
+    ctx.on(PepEvents.payloadFor, async (payload, q) => pepPayloadFor(q.node, payload, await pepLevel(q)) ?? DROP);
 
     // --- records of online users ----------------------------------------------------------------
     ctx.on(SessionEvents.bound, (session: Session) => {

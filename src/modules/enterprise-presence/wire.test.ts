@@ -2,7 +2,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { x, type Element } from "../../xml/element.ts";
 import { aggregate, aggregationConfig, type PresenceState } from "./aggregate.ts";
-import { project, projectionKey, PRIVACY_LEVELS, type ViewerLevel, type ContactCard } from "./privacy.ts";
+import { project, projectionKey, PRIVACY_LEVELS, type ViewerLevel, type ContactCard, type PresenceProjection } from "./privacy.ts";
 import {
   NS_PRESENCE, NS_IDLE, encode, decode, decodeState, decodeDevice, decodeIdle, decodePresence, renderPresence, renderPerLevel, withTo,
   formatDateTime, parseDateTime, encodeLevel, decodeLevel, type DecodeContext,
@@ -294,6 +294,21 @@ describe("privacy level element (roster item extension)", () => {
     for (const level of ["everyone", "self", "", "Workgroup"]) {
       const r = decodeLevel(x("privacy", { xmlns: NS_PRESENCE, level }));
       assert.ok(!r.ok && /is not valid; expected friends-family, workgroup, colleagues, external or blocked/.test(r.error.text ?? ""), level);
+    }
+  });
+});
+
+describe("XEP-0153 photo hash in the client's presence extras follows the photo row", () => {
+  const stamped = x("x", { xmlns: "vcard-temp:x:update" }, x("photo", null, "a".repeat(40)));
+  const caps = x("c", { xmlns: "http://jabber.org/protocol/caps", hash: "sha-1", node: "n", ver: "v" });
+  const render = (level: ViewerLevel) =>
+    renderPresence({ level, availability: 3500, availabilityClass: "available", dndBreakthrough: false, canSendIm: true } as PresenceProjection, { extra: [stamped, caps] }).stanza;
+  test("levels that see title, company, photo (and the owner) get the hash; others only the rest", () => {
+    for (const level of ["self", "external", "colleagues", "workgroup", "friends-family"] as const) assert.ok(render(level).getChild("x", "vcard-temp:x:update"), level);
+    for (const level of ["everyone", "blocked"] as const) {
+      const s = render(level);
+      assert.equal(s.getChild("x", "vcard-temp:x:update"), undefined, level);
+      assert.ok(s.getChild("c", "http://jabber.org/protocol/caps"), level);
     }
   });
 });

@@ -10,7 +10,7 @@ import {
 import { customStateLabel, findCustomState, type CustomStateDef } from "./custom-states.ts";
 import { pickLanguage } from "./lang.ts";
 import type { PresenceState, MeetingInfo } from "./aggregate.ts";
-import { project, projectionKey, xmppShowStatus, isAssignableLevel, type AssignableLevel, type ContactCard, type PresenceProjection, type ViewerLevel } from "./privacy.ts";
+import { cell, project, projectionKey, xmppShowStatus, isAssignableLevel, type AssignableLevel, type ContactCard, type PresenceProjection, type ViewerLevel } from "./privacy.ts";
 
 export const NS_PRESENCE = "urn:parley:presence:0";
 export const NS_IDLE = "urn:xmpp:idle:1";
@@ -211,7 +211,12 @@ export function renderPresence(p: PresenceProjection, opts: RenderOptions = {}):
   if (p.availability !== undefined) stanza.append(encode(p, langs));
   if (view.idleSince !== undefined) stanza.append(x("idle", { xmlns: NS_IDLE, since: formatDateTime(view.idleSince) }));
   if (view.available && p.photo !== undefined) stanza.append(x("x", { xmlns: NS_VCARD_UPDATE }, x("photo", null, p.photo)));
-  if (view.available) for (const e of opts.extra ?? []) stanza.append(e);
+  if (view.available) {
+    // A XEP-0153 hash the vcard module stamped into the client's presence follows the photo row
+    // too (card.photo is left unset by the fan-out: the stamp is the one source of the hash).
+    const photoOk = p.level === "self" || cell("profile", p.level) === "yes";
+    for (const e of opts.extra ?? []) if (photoOk || e.name !== "x" || e.attrs.xmlns !== NS_VCARD_UPDATE) stanza.append(e);
+  }
   return { stanza, xml: stanza.toString(), available: view.available };
 }
 

@@ -7,6 +7,7 @@
 // enterprise presence module hooks. See docs/protocol.md (XEP-0163).
 import { randomBytes, randomUUID } from "node:crypto";
 import { defineModule, Priority } from "../../core/module/module.ts";
+import { DROP } from "../../core/hooks/hooks.ts";
 import { StanzaError } from "../../core/errors.ts";
 import { StanzaEvents, type StanzaPayload } from "../../core/router/stanza-events.ts";
 import { SessionEvents } from "../../core/stream/stream-events.ts";
@@ -220,6 +221,13 @@ export default defineModule({
       return (await hooks.fold(PepEvents.mayDeliver, true, q)) === true;
     };
 
+    /** The payload this watcher gets (PepEvents.payloadFor); null = withhold the item. */
+    const payloadFor = async (q: PepDeliveryQuery, payload: Element | undefined): Promise<Element | undefined | null> => {
+      if (payload === undefined || q.watcher === q.owner || !hooks.has(PepEvents.payloadFor)) return payload;
+      const r = await hooks.fold(PepEvents.payloadFor, payload, q);
+      return r === DROP ? null : r;
+    };
+
     /** The node's access model alone (decide()'s first half; retrieval uses it to pick its error). */
     const accessAllowed = async (q: PepDeliveryQuery, presenceHint?: boolean): Promise<boolean> => {
       if (q.watcher === q.owner) return true;
@@ -277,7 +285,15 @@ export default defineModule({
         if (!isLocal(contact)) continue;
         for (const s of sessions.resources(contact)) {
           if (!s.availableForBare || !wants(s, node)) continue;
-          if (await decide({ owner, watcher: contact, watcherFull: s.full, node, config, item, action })) await send(owner, s, config, content);
+          const q: PepDeliveryQuery = { owner, watcher: contact, watcherFull: s.full, node, config, item, action };
+          if (!(await decide(q))) continue;
+          let c = content;
+          if (action === "publish" && item && config.deliverPayloads) {
+            const pl = await payloadFor(q, item.payload);
+            if (pl === null) continue;
+            if (pl !== item.payload) c = x("items", { node }, itemElement(item.id, pl));
+          }
+          await send(owner, s, config, c);
         }
       }
     };
@@ -320,9 +336,12 @@ export default defineModule({
         const payload = payloadOf(f.last);
         const item = { id: f.last.item.id, payload };
         const hint = onlyOwner === undefined ? true : undefined;
-        if (!(await decide({ owner: f.owner, watcher, watcherFull: session.full, node: f.node, config: f.config, item, action: "last-published" }, hint))) continue;
+        const q: PepDeliveryQuery = { owner: f.owner, watcher, watcherFull: session.full, node: f.node, config: f.config, item, action: "last-published" };
+        if (!(await decide(q, hint))) continue;
+        const shown = f.config.deliverPayloads ? await payloadFor(q, payload) : undefined;
+        if (shown === null) continue;
         if (session.presence === undefined || session.closing) return;
-        const content = x("items", { node: f.node }, itemElement(f.last.item.id, f.config.deliverPayloads ? payload : undefined));
+        const content = x("items", { node: f.node }, itemElement(f.last.item.id, shown));
         await send(f.owner, session, f.config, content, f.last.item.published);
       }
     };
@@ -495,8 +514,11 @@ export default defineModule({
       const out = x("items", { node });
       for (const c of found) {
         const payload = payloadOf(c);
-        if (watcher !== owner && !(await decide({ owner, watcher, watcherFull: p.from.toString(), node, config, item: { id: c.item.id, payload }, action: "retrieve" }))) continue;
-        out.append(itemElement(c.item.id, payload));
+        const q: PepDeliveryQuery = { owner, watcher, watcherFull: p.from.toString(), node, config, item: { id: c.item.id, payload }, action: "retrieve" };
+        if (watcher !== owner && !(await decide(q))) continue;
+        const shown = await payloadFor(q, payload);
+        if (shown === null) continue;
+        out.append(itemElement(c.item.id, shown));
       }
       return x("pubsub", { xmlns: NS.PUBSUB }, out);
     };

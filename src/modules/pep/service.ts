@@ -74,6 +74,13 @@ export const PepEvents = Object.freeze({
    * XEP-0080 location only for Colleagues and above).
    */
   mayDeliver: defineFoldEvent<boolean, PepDeliveryQuery>("pep/may-deliver"),
+  /**
+   * Per-watcher payload (after mayDeliver allowed the item): a publish notification, the last
+   * published item, items retrieval. Return the payload unchanged, a NEW element (never mutate
+   * the one given: it is shared by every watcher and the cache), or DROP to withhold the item.
+   * The enterprise presence module filters the vCard4 contact card field by field with it.
+   */
+  payloadFor: defineFoldEvent<Element, PepDeliveryQuery>("pep/payload-for"),
   /** An item was published (after it was stored and notifications were sent). */
   published: defineNotifyEvent<{ owner: string; node: string; item: PepItem; publisher: string }>("pep/published"),
   /** An item was retracted. */

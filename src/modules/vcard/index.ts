@@ -9,6 +9,7 @@ import { x, type Element } from "../../xml/element.ts";
 import type { Jid } from "../../jid/jid.ts";
 import { NS } from "../../protocol/ns.ts";
 import { AccountEvents, AccountServiceToken } from "../accounts/index.ts";
+import { EnterprisePresenceServiceToken, filterCard, type EnterprisePresenceService } from "../enterprise-presence/index.ts";
 import { openVcardStore } from "./store/sql-vcard-store.ts";
 import { PhotoError, applyAvatarUpdate, isEmptyVcard, parseElement, photoHashOf } from "./avatar.ts";
 import { VcardEvents, VcardServiceToken, type VcardService } from "./service.ts";
@@ -65,14 +66,28 @@ export default defineModule({
       });
     };
 
+    // The viewer's privacy level comes from the enterprise presence module (loaded after this
+    // one, so looked up when used). Without it, vCards are not filtered.
+    const presence = (): EnterprisePresenceService | undefined => {
+      try {
+        return ctx.use(EnterprisePresenceServiceToken);
+      } catch {
+        return undefined;
+      }
+    };
+
     const service: VcardService = {
-      async get(owner: string, _viewer?: Jid) {
-        // The single read path. Per-viewer filtering (enterprise privacy levels) belongs here.
+      async get(owner: string, viewer?: Jid) {
+        // The single read path: others get the fields of the matrix rows their level sees
+        // (enterprise-presence card-fields.ts; docs/presence.md "Contact card and PEP filtering").
+        const ep = viewer !== undefined && viewer.bareString !== owner ? presence() : undefined;
+        const level = ep && viewer ? await ep.level(owner, viewer) : "self";
+        if (level === "blocked") return undefined;
         const rec = await store.get(owner);
         if (!rec) return undefined;
         const el = parseElement(rec.xml);
         el.attrs.xmlns = NS.VCARD;
-        return el;
+        return level === "self" ? el : filterCard(el, level);
       },
       async photoHash(owner) {
         return loadHash(owner);
@@ -134,6 +149,8 @@ export default defineModule({
     // §3.3: another user's vCard through their bare JID, answered by the server. No vCard and
     // no such user get the same answer, so the query cannot probe which accounts exist.
     ctx.iq("get", "bare", NS.VCARD, "vCard", async (p) => {
+      // A blocked requester is refused by the blocking module (service-unavailable) before
+      // this; get() answers nothing for Blocked as well.
       const card = await service.get(p.to.bareString, p.from);
       if (!card) throw new StanzaError("item-not-found", "no vCard is published for this address");
       return card;
