@@ -202,6 +202,7 @@ export class Jid {
   readonly resource: string;
   #bare: Jid | undefined;
   #full: string | undefined;
+  #bareString: string | undefined;
 
   /** Internal: use Jid.parse or Jid.of, which prepare the parts. */
   constructor(token: typeof TOKEN, local: string, domain: string, resource: string) {
@@ -241,7 +242,9 @@ export class Jid {
   }
 
   get bareString(): string {
-    return this.local === "" ? this.domain : `${this.local}@${this.domain}`;
+    // Cached like toString(): it is a Map key on every routed stanza (sessions, blocklists,
+    // rosters …), and a fresh concatenation must be flattened and hashed at every lookup.
+    return (this.#bareString ??= this.local === "" ? this.domain : `${this.local}@${this.domain}`);
   }
 
   toString(): string {

@@ -5,6 +5,7 @@ import tls from "node:tls";
 import type { Logger } from "../log/logger.ts";
 import { C2sStream, type C2sStreamHost, type StreamTransport } from "../stream/c2s-stream.ts";
 import type { ConnectionLimiter } from "../limits/connection-limiter.ts";
+import { sweepInSlices } from "../sweep.ts";
 
 // A client that stops reading while we keep writing would grow our memory without bound.
 const MAX_WRITE_BUFFER = 8 * 1024 * 1024;
@@ -231,12 +232,15 @@ export class C2sListener {
 
   private sweep(): void {
     const now = Date.now();
-    for (const s of this.streams) s.tick(now, this.opts.idleTimeoutMs, this.opts.authTimeoutMs, this.opts.keepaliveMs);
+    const { idleTimeoutMs, authTimeoutMs, keepaliveMs } = this.opts;
+    // In slices (src/core/sweep.ts): keepalives of clients that connected together come due together.
+    sweepInSlices(this.streams, (s) => s.tick(now, idleTimeoutMs, authTimeoutMs, keepaliveMs), () => this.sweepTimer === undefined);
   }
 
   /** Ends every stream with system-shutdown and stops listening. */
   async close(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     const servers = [this.plainServer, this.tlsServer].filter((s): s is net.Server => s !== undefined);
     const stopped = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const stream of this.streams) stream.streamError("system-shutdown", "the server is shutting down");

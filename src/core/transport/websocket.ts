@@ -14,6 +14,7 @@
 import type { Logger } from "../log/logger.ts";
 import { C2sStream, type C2sStreamHost, type StreamTransport } from "../stream/c2s-stream.ts";
 import { ConnectionLimiter } from "../limits/connection-limiter.ts";
+import { sweepInSlices } from "../sweep.ts";
 
 const NS_CLIENT = "jabber:client";
 const NS_STREAMS = "http://etherx.jabber.org/streams";
@@ -242,13 +243,18 @@ export class WebSocketStreams {
   private sweep(): void {
     const now = Date.now();
     const { idleTimeoutMs, authTimeoutMs, keepaliveMs } = this.opts;
-    for (const [stream, transport] of this.streams) {
-      stream.tick(now, idleTimeoutMs, authTimeoutMs, keepaliveMs);
-      if (!stream.isClosed && now - stream.lastSent > keepaliveMs) {
-        transport.ping();
-        stream.lastSent = now;
-      }
-    }
+    // In slices, like the TCP listener's sweep (src/core/sweep.ts).
+    sweepInSlices(
+      this.streams,
+      ([stream, transport]) => {
+        stream.tick(now, idleTimeoutMs, authTimeoutMs, keepaliveMs);
+        if (!stream.isClosed && now - stream.lastSent > keepaliveMs) {
+          transport.ping();
+          stream.lastSent = now;
+        }
+      },
+      () => this.closing,
+    );
   }
 
   /** Ends every stream with system-shutdown and refuses new ones. */

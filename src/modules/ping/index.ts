@@ -9,6 +9,7 @@ import type { Session } from "../../core/session/session.ts";
 import { x } from "../../xml/element.ts";
 import { NS } from "../../protocol/ns.ts";
 import { pingDecision } from "./liveness.ts";
+import { sweepInSlices } from "../../core/sweep.ts";
 
 export default defineModule({
   id: "ping",
@@ -54,9 +55,13 @@ export default defineModule({
 
     // Checked often enough that small test values work; at the defaults this is every 5 s.
     const sweepMs = Math.max(100, Math.min(5000, Math.floor(Math.min(intervalMs, timeoutMs) / 4)));
+    // In slices (core/sweep.ts): sessions that went silent together would otherwise all be
+    // pinged (a stanza, a promise and a timer each) in one blocking stretch.
+    let unloaded = false;
+    ctx.onUnload(() => void (unloaded = true));
     ctx.every(sweepMs, () => {
       const now = Date.now();
-      for (const session of ctx.sessions.all()) check(session, now);
+      sweepInSlices(ctx.sessions.all(), (session) => check(session, now), () => unloaded);
     });
   },
 });
