@@ -69,6 +69,8 @@ export class ParleyTarget implements Target {
       PARLEY_C2S_TLS_PORT: String(this.port + 1),
       PARLEY_HTTP_HOST: "127.0.0.1",
       PARLEY_HTTP_PORT: String(this.port + 2),
+      // Its own HTTPS port too, so two benchmark servers never both reach for the default 5281.
+      PARLEY_HTTP_TLS_PORT: String(this.port + 3),
       PARLEY_C2S_REQUIRE_TLS: this.starttls === "required" ? "true" : "false",
       PARLEY_LOG_LEVEL: "warn",
       // no throttling, like the reference servers' configs (loopback is exempt by default anyway)

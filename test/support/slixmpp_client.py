@@ -173,7 +173,14 @@ class Client(slixmpp.ClientXMPP):
         if outcome["event"] != "session_start":
             self.cancel_connection_attempt()
             if outcome["event"] != "disconnected":
-                self.abort()
+                try:
+                    self.abort()
+                except AttributeError:
+                    # After a SASL failure slixmpp closes the stream itself; when the server's
+                    # </stream:stream> and the TCP close arrive before this coroutine resumes,
+                    # abort() on the dead TLS transport raises inside asyncio's sslproto
+                    # ('NoneType' object has no attribute '_abort'). The connection is gone.
+                    pass
         return outcome
 
     async def online(self, timeout: float = 10, presence: bool = True, roster: bool = False) -> Dict[str, Any]:

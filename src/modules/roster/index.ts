@@ -1,6 +1,6 @@
 // Roster (RFC 6121 §2) and presence subscriptions (RFC 6121 §3), with roster versioning
 // (RFC 6121 §2.6) and pre-approval (§3.4). The subscription rules are in subscription.ts.
-import { defineModule } from "../../core/module/module.ts";
+import { defineModule, Priority } from "../../core/module/module.ts";
 import { StanzaError } from "../../core/errors.ts";
 import { StanzaEvents, type StanzaPayload } from "../../core/router/stanza-events.ts";
 import { SessionEvents, StreamEvents } from "../../core/stream/stream-events.ts";
@@ -352,9 +352,15 @@ export default defineModule({
     };
 
     // --- lifecycle ---------------------------------------------------------------------------
-    ctx.on(SessionEvents.closed, ({ session }) => {
-      if (!ctx.sessions.hasResources(session.bare)) cache.delete(session.bare);
-    });
+    // Late: after the unavailable broadcast (presence, enterprise presence), which reads this
+    // roster; dropped first, it was loaded from storage twice more on every logout.
+    ctx.on(
+      SessionEvents.closed,
+      ({ session }) => {
+        if (!ctx.sessions.hasResources(session.bare)) cache.delete(session.bare);
+      },
+      Priority.Late,
+    );
     ctx.on(SessionEvents.bound, (session: Session) => {
       // Keep the roster cached from the first session on.
       if (!cache.has(session.bare)) void load(session.bare);
