@@ -200,7 +200,11 @@ async def main(a):
     for level in held:
         m = await alice.expect(lambda s: s.xml.tag == q("message") and (s.xml.findtext(q("body")) or "").startswith("dnd from"), "a held message after DND")
         got.append(m.xml.findtext(q("body")))
-    check(got == [f"dnd from {l}" for l in held], "held messages delivered in order", got)
+    # Each watcher sent one message over its own connection at the same moment, so the order in
+    # which the server received them (and delivers them) is not defined across senders; what
+    # matters is that every held message arrives exactly once. (Per-sender order is covered by
+    # the held-message tests in enterprise-presence.test.ts.)
+    check(sorted(got) == sorted(f"dnd from {l}" for l in held), "every held message delivered once", got)
     for c in [alice, *w.values()]:
         await c.offline()
 
