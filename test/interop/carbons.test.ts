@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { xml, type Element } from "@xmpp/client";
 import { startParley, type TestParley } from "../support/parley.ts";
-import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix } from "./support/scenario.ts";
+import { parleyTarget, scenario, newUsers } from "./support/scenario.ts";
 import { until, xmppjs } from "./support/xmppjs.ts";
 
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"; // the test server's self-signed certificate, loopback only
@@ -67,11 +67,7 @@ describe("XEP-0280 message carbons", { concurrency: true }, () => {
   });
   after(() => p?.stop());
 
-  const users = async (...names: string[]) => {
-    const prefix = uniquePrefix();
-    await addPrefixedUsers(p, prefix, names);
-    return prefix;
-  };
+  const users = (...names: string[]) => newUsers(p, ...names);
   const run = async (body: string, prefix: string) => scenario(parleyTarget(p), HELPERS + body, { prefix }, { timeoutMs: 45_000 });
 
   test("the server advertises urn:xmpp:carbons:2; enable and disable are idempotent", async () => {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startParley, type TestParley } from "../support/parley.ts";
-import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix } from "./support/scenario.ts";
+import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix, newUsers } from "./support/scenario.ts";
 import { PresenceEvents } from "../../src/modules/presence/service.ts";
 
 function icsStamp(ms: number): string {
@@ -93,11 +93,7 @@ describe("enterprise presence end to end", { concurrency: true }, () => {
     await new Promise((r) => feeds?.close(r));
   });
 
-  const users = async (...names: string[]) => {
-    const prefix = uniquePrefix();
-    await addPrefixedUsers(p, prefix, names);
-    return prefix;
-  };
+  const users = (...names: string[]) => newUsers(p, ...names);
   const mutual = (prefix: string, a: string, b: string) => p.server.roster.addMutual(`${prefix}${a}@localhost`, `${prefix}${b}@localhost`);
 
   test("the issue's scenario: desktop + phone, meeting, note; four watchers; DND; idle → Inactive → Away on time", async () => {

@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { xml, type Element } from "@xmpp/client";
 import { startParley, type TestParley } from "../support/parley.ts";
-import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix } from "./support/scenario.ts";
+import { parleyTarget, scenario, newUsers } from "./support/scenario.ts";
 import { SCENARIOS } from "./support/scenarios.ts";
 import { RawClient, stanzaErrorCondition } from "./support/raw-client.ts";
 import { until, within, xmppjs } from "./support/xmppjs.ts";
@@ -18,11 +18,7 @@ describe("messaging", { concurrency: true }, () => {
   });
   after(() => p?.stop());
 
-  const users = async (...names: string[]) => {
-    const prefix = uniquePrefix();
-    await addPrefixedUsers(p, prefix, names);
-    return prefix;
-  };
+  const users = (...names: string[]) => newUsers(p, ...names);
   const run = async (script: string, prefix: string, extra: Record<string, string | number | boolean> = {}) =>
     scenario(parleyTarget(p), script, { prefix, ...extra });
 

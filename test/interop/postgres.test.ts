@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { xml, type Element } from "@xmpp/client";
 import { startParley, type TestParley } from "../support/parley.ts";
-import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix } from "./support/scenario.ts";
+import { parleyTarget, scenario, newUsers } from "./support/scenario.ts";
 import { SCENARIOS } from "./support/scenarios.ts";
 import { until, within, xmppjs } from "./support/xmppjs.ts";
 
@@ -19,11 +19,7 @@ describe("core scenarios on PostgreSQL", { concurrency: true }, () => {
   });
   after(() => p?.stop());
 
-  const users = async (...names: string[]) => {
-    const prefix = uniquePrefix();
-    await addPrefixedUsers(p, prefix, names);
-    return prefix;
-  };
+  const users = (...names: string[]) => newUsers(p, ...names);
 
   test("postgres: slixmpp login with SCRAM-SHA-256, SCRAM-SHA-1 and PLAIN; wrong password refused", async () => {
     await scenario(

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { xml, type Element } from "@xmpp/client";
 import { startParley, type TestParley } from "../support/parley.ts";
 import { RawClient } from "./support/raw-client.ts";
-import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix } from "./support/scenario.ts";
+import { parleyTarget, scenario, newUsers } from "./support/scenario.ts";
 import { SCENARIOS } from "./support/scenarios.ts";
 import { until, xmppjs } from "./support/xmppjs.ts";
 
@@ -20,12 +20,7 @@ describe("roster and presence", { concurrency: true }, () => {
   });
   after(() => p?.stop());
 
-  /** Accounts prefix+name (password name+"pw"); returns the prefix. */
-  const users = async (...names: string[]) => {
-    const prefix = uniquePrefix();
-    await addPrefixedUsers(p, prefix, names);
-    return prefix;
-  };
+  const users = (...names: string[]) => newUsers(p, ...names);
   const run = async (script: string, prefix: string, extra: Record<string, string | number | boolean> = {}) =>
     scenario(parleyTarget(p), script, { prefix, ...extra });
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { startParley, type TestParley } from "../support/parley.ts";
 import { VcardServiceToken } from "../../src/modules/vcard/index.ts";
-import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix } from "./support/scenario.ts";
+import { addPrefixedUsers, parleyTarget, scenario, uniquePrefix, newUsers } from "./support/scenario.ts";
 
 // A 1×1 PNG and its SHA-1, as XEP-0153 computes it (over the decoded image, not the base64).
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
@@ -41,11 +41,7 @@ describe("XEP-0054 vcard-temp and XEP-0153 avatars", { concurrency: true }, () =
   });
   after(() => p?.stop());
 
-  const users = async (...names: string[]) => {
-    const prefix = uniquePrefix();
-    await addPrefixedUsers(p, prefix, names);
-    return prefix;
-  };
+  const users = (...names: string[]) => newUsers(p, ...names);
   const run = async (body: string, prefix: string, extra: Record<string, string> = {}) =>
     scenario(parleyTarget(p), HELPERS + body, { prefix, png: PNG.toString("base64"), png_sha1: PNG_SHA1, ...extra }, { timeoutMs: 40_000 });
 

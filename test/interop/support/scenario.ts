@@ -57,3 +57,10 @@ export async function scenario(
 export async function addPrefixedUsers(p: TestParley, prefix: string, names: string[]): Promise<void> {
   await p.addUsers(names.map((n) => [prefix + n, n + "pw"]));
 }
+
+/** Fresh accounts for one test on a shared server: prefix+name (password name+"pw"); returns the prefix. */
+export async function newUsers(p: TestParley, ...names: string[]): Promise<string> {
+  const prefix = uniquePrefix();
+  await addPrefixedUsers(p, prefix, names);
+  return prefix;
+}
