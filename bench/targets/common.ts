@@ -1,6 +1,6 @@
 // Shared pieces for benchmark targets: the target interface, spawning a server in its own process
 // group (optionally pinned to CPUs), waiting for its port, and stopping exactly what we started.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, mkdirSync, rmSync, existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -146,5 +146,25 @@ export function tailFile(file: string, lines = 15): string {
     return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
   } catch {
     return "";
+  }
+}
+
+/** PID of a started server's process (0 before start). */
+export function spawnedPid(sp: Spawned | null): number {
+  return sp?.child.pid ?? 0;
+}
+
+/** How a started server ended: null while it runs, its exit code, or "signal". */
+export function spawnedExit(sp: Spawned | null): number | "signal" | null {
+  if (!sp?.exited) return null;
+  return sp.exitCode ?? "signal";
+}
+
+/** Installed version of a Debian package, "?" when dpkg cannot say. */
+export function debianVersion(pkg: string): string {
+  try {
+    return execFileSync("dpkg-query", ["-W", "-f=${Version}", pkg], { encoding: "utf8" }).trim();
+  } catch {
+    return "?";
   }
 }

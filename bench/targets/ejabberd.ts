@@ -12,6 +12,7 @@ import { SCRAM_ITERATIONS, SCRAM_SALT } from "./prosody.ts";
 import {
   WORK, freshDir, pinning, portFree, spawnServer, stopSpawned, tailFile, waitForPort, which,
   type Provision, type Spawned, type Target,
+  spawnedPid, spawnedExit, debianVersion
 } from "./common.ts";
 
 const EJ_LIB = "/usr/lib/x86_64-linux-gnu";
@@ -43,11 +44,7 @@ export class EjabberdTarget implements Target {
       return "ejabberd is not installed (apt-get install ejabberd; bench/setup.sh does it)";
     }
     if (!(await portFree(this.host, this.port))) return `port ${this.port} is already in use`;
-    try {
-      this.ver = execFileSync("dpkg-query", ["-W", "-f=${Version}", "ejabberd"], { encoding: "utf8" }).trim();
-    } catch {
-      this.ver = "?";
-    }
+    this.ver = debianVersion("ejabberd");
     return null;
   }
 
@@ -56,12 +53,11 @@ export class EjabberdTarget implements Target {
   }
 
   pid(): number {
-    return this.sp?.child.pid ?? 0;
+    return spawnedPid(this.sp);
   }
 
   exited(): number | "signal" | null {
-    if (!this.sp?.exited) return null;
-    return this.sp.exitCode ?? "signal";
+    return spawnedExit(this.sp);
   }
 
   logTail(): string {

@@ -6,6 +6,7 @@ import path from "node:path";
 import {
   REPO, WORK, freshDir, portFree, spawnServer, stopSpawned, tailFile, waitForPort,
   type Provision, type Spawned, type Target,
+  spawnedPid, spawnedExit
 } from "./common.ts";
 
 const MAIN = path.join(REPO, "src", "cli", "main.ts");
@@ -47,12 +48,11 @@ export class ParleyTarget implements Target {
   }
 
   pid(): number {
-    return this.sp?.child.pid ?? 0;
+    return spawnedPid(this.sp);
   }
 
   exited(): number | "signal" | null {
-    if (!this.sp?.exited) return null;
-    return this.sp.exitCode ?? "signal";
+    return spawnedExit(this.sp);
   }
 
   logTail(): string {

@@ -2,13 +2,13 @@
 // Accounts and rosters are written straight into its "internal" file storage: one SCRAM
 // credential (fixed salt) is shared by every account, so provisioning 20,000 users takes a
 // second and the load generator can cache the salted password too.
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { scramCredentials } from "../lib/xmpp.ts";
 import {
   WORK, freshDir, portFree, spawnServer, stopSpawned, tailFile, waitForPort, which,
   type Provision, type Spawned, type Target,
+  spawnedPid, spawnedExit, debianVersion
 } from "./common.ts";
 
 export const SCRAM_SALT = Buffer.from("parley-bench-salt-0001");
@@ -41,11 +41,7 @@ export class ProsodyTarget implements Target {
   async check(): Promise<string | null> {
     if (!which("prosody")) return "prosody is not installed (apt-get install prosody; bench/setup.sh does it)";
     if (!(await portFree(this.host, this.port))) return `port ${this.port} is already in use`;
-    try {
-      this.ver = execFileSync("dpkg-query", ["-W", "-f=${Version}", "prosody"], { encoding: "utf8" }).trim();
-    } catch {
-      this.ver = "?";
-    }
+    this.ver = debianVersion("prosody");
     return null;
   }
 
@@ -54,12 +50,11 @@ export class ProsodyTarget implements Target {
   }
 
   pid(): number {
-    return this.sp?.child.pid ?? 0;
+    return spawnedPid(this.sp);
   }
 
   exited(): number | "signal" | null {
-    if (!this.sp?.exited) return null;
-    return this.sp.exitCode ?? "signal";
+    return spawnedExit(this.sp);
   }
 
   logTail(): string {
